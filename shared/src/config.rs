@@ -1,0 +1,326 @@
+//! Configuration: defaults < TOML file < `DAA_*` environment < command-line flags.
+//!
+//! Every section rejects unknown keys (a typo is an error, not a silent default).
+//! Environment variables map to keys by replacing the first `_` after `DAA_` with a dot:
+//! `DAA_NATS_URL` → `nats.url`, `DAA_TASKS_ACK_WAIT_MS` → `tasks.ack_wait_ms`.
+//! `DAA_CONFIG` names the TOML file. `docs/configuration.md` lists every key.
+
+use std::path::Path;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::Keys;
+use crate::subjects::Subjects;
+use crate::Error;
+
+/// What went wrong loading the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigErrorKind {
+    /// The file, the environment or a flag holds an unknown key or a bad value.
+    #[error("invalid configuration")]
+    Invalid,
+}
+
+/// Configuration error.
+pub type ConfigError = Error<ConfigErrorKind>;
+
+/// The whole configuration of a daa process.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// NATS connection and subject naming.
+    pub nats: NatsConfig,
+    /// Redis connection and key naming.
+    pub redis: RedisConfig,
+    /// Job defaults.
+    pub jobs: JobsConfig,
+    /// Task delivery (consumer settings).
+    pub tasks: TasksConfig,
+    /// Worker runtime.
+    pub worker: WorkerConfig,
+    /// Coordinator service.
+    pub coordinator: CoordinatorConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// NATS connection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsConfig {
+    /// Server URL(s), comma separated.
+    pub url: String,
+    /// User name (nats.conf defines one per role).
+    pub user: Option<String>,
+    /// Password for `user`.
+    pub password: Option<String>,
+    /// Subject prefix.
+    pub prefix: String,
+    /// Documents up to this size travel inline; larger ones go to the Object Store.
+    pub inline_limit_bytes: usize,
+    /// Time allowed for the first connection before giving up with a clear error.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        Self {
+            url: "nats://127.0.0.1:4222".into(),
+            user: None,
+            password: None,
+            prefix: "daa".into(),
+            inline_limit_bytes: 1024 * 1024,
+            connect_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// Redis connection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Server URL.
+    pub url: String,
+    /// Key prefix (include the trailing `:`).
+    pub prefix: String,
+    /// Connection pool size.
+    pub pool_size: usize,
+    /// Time allowed for a connection or a command.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            prefix: "daa:".into(),
+            pool_size: 32,
+            timeout_ms: 5_000,
+        }
+    }
+}
+
+/// Job defaults.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Deadline of a job that names none.
+    pub default_deadline_ms: u64,
+    /// How long ended jobs and their results stay in Redis.
+    pub result_ttl_s: u64,
+    /// JetStream de-duplication window of submissions and tasks.
+    pub dedup_window_s: u64,
+    /// Largest document accepted, in bytes.
+    pub max_document_bytes: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            default_deadline_ms: 120_000,
+            result_ttl_s: 24 * 3600,
+            dedup_window_s: 120,
+            max_document_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// Delivery settings of the task consumers (applied when a consumer is first created).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TasksConfig {
+    /// Time a worker has to ack (or send progress) before redelivery.
+    pub ack_wait_ms: u64,
+    /// Deliveries before the task goes to the dead-letter queue.
+    pub max_deliver: i64,
+    /// Unacknowledged tasks allowed per consumer.
+    pub max_ack_pending: i64,
+    /// Base of the jittered exponential retry delay of temporary failures.
+    pub retry_base_ms: u64,
+    /// Cap of that delay.
+    pub retry_max_ms: u64,
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        Self {
+            ack_wait_ms: 30_000,
+            max_deliver: 5,
+            max_ack_pending: 10_000,
+            retry_base_ms: 500,
+            retry_max_ms: 30_000,
+        }
+    }
+}
+
+impl TasksConfig {
+    /// `ack_wait_ms` as a duration.
+    pub fn ack_wait(&self) -> Duration {
+        Duration::from_millis(self.ack_wait_ms)
+    }
+}
+
+/// Worker runtime settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Tasks run at once (0 = number of CPUs).
+    pub concurrency: usize,
+    /// Hard deadline of one task.
+    pub task_timeout_ms: u64,
+    /// Heartbeat period.
+    pub heartbeat_interval_ms: u64,
+    /// Instance name (default: host-pid).
+    pub instance: Option<String>,
+    /// Poll period when no doorbell rang (catches redeliveries and missed doorbells).
+    pub idle_poll_ms: u64,
+    /// Time allowed to finish in-flight tasks on SIGTERM before they are NAKed.
+    pub drain_timeout_ms: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 0,
+            task_timeout_ms: 120_000,
+            heartbeat_interval_ms: 2_000,
+            instance: None,
+            idle_poll_ms: 250,
+            drain_timeout_ms: 20_000,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Concurrency with 0 resolved to the number of CPUs.
+    pub fn effective_concurrency(&self) -> usize {
+        if self.concurrency == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            self.concurrency
+        }
+    }
+
+    /// Instance name: configured, or `<host>-<pid>`.
+    pub fn instance_name(&self) -> String {
+        self.instance.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "host".into());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+}
+
+/// Coordinator settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoordinatorConfig {
+    /// Period of the deadline sweep.
+    pub sweep_interval_ms: u64,
+    /// Jobs and results handled at once.
+    pub max_in_flight: usize,
+    /// HTTP API and metrics listen address (empty = off).
+    pub http_addr: String,
+    /// An agent type counts as live when one of its workers beat within this window.
+    pub liveness_window_ms: u64,
+}
+
+impl Default for CoordinatorConfig {
+    fn default() -> Self {
+        Self {
+            sweep_interval_ms: 500,
+            max_in_flight: 512,
+            http_addr: "127.0.0.1:8090".into(),
+            liveness_window_ms: 10_000,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: String,
+    /// `tracing` filter directives (overridden by `RUST_LOG`).
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "human".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Load defaults, then the TOML file (`path`, or `DAA_CONFIG`), then `DAA_*` variables.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        let env_path = std::env::var_os("DAA_CONFIG");
+        let path = path.or(env_path.as_deref().map(Path::new));
+        if let Some(p) = path {
+            if !p.exists() {
+                return Err(ConfigError::with_source(
+                    ConfigErrorKind::Invalid,
+                    format!("config file {} does not exist", p.display()),
+                ));
+            }
+            fig = fig.merge(Toml::file(p));
+        }
+        fig = fig.merge(
+            Env::prefixed("DAA_")
+                .filter(|k| k.as_str().contains('_'))
+                .map(|k| k.as_str().replacen('_', ".", 1).into()),
+        );
+        fig.extract()
+            .map_err(|e| ConfigError::with_source(ConfigErrorKind::Invalid, e))
+    }
+
+    /// Subject names for this configuration.
+    pub fn subjects(&self) -> Subjects {
+        Subjects::new(self.nats.prefix.clone())
+    }
+
+    /// Redis key names for this configuration.
+    pub fn keys(&self) -> Keys {
+        Keys::new(self.redis.prefix.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn file_then_env_override_defaults() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[nats]\nurl = \"nats://file:1\"\n[worker]\nconcurrency = 3").unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DAA_NATS_URL", "nats://env:2");
+            let cfg = Config::load(Some(f.path())).unwrap();
+            assert_eq!(cfg.nats.url, "nats://env:2");
+            assert_eq!(cfg.worker.concurrency, 3);
+            assert_eq!(cfg.redis.url, "redis://127.0.0.1:6379");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[nats]\nurll = \"x\"").unwrap();
+        let err = Config::load(Some(f.path())).unwrap_err();
+        assert_eq!(err.kind(), ConfigErrorKind::Invalid);
+        assert!(err.to_string().contains("urll"), "{err}");
+    }
+}

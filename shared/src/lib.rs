@@ -1,0 +1,31 @@
+//! Shared foundation of every daa process.
+//!
+//! `daa-shared` holds what the coordinator, the workers and the CLI must agree on:
+//!
+//! - [`model`]: the wire model (job, stage task, stage result, result document, events);
+//! - [`codec`]: MessagePack (named fields) and JSON codecs chosen by `Content-Type`;
+//! - [`subjects`] and [`keys`]: every NATS subject and Redis key, built from one prefix;
+//! - [`topology`]: idempotent creation of the JetStream streams and durable consumers;
+//! - [`store`]: the Redis store (job state machine as Lua scripts, heartbeats);
+//! - [`sniff`]: content type detection from bytes;
+//! - [`config`]: layered configuration (defaults < TOML < `DAA_*` env < flags);
+//! - [`telemetry`]: tracing initialisation;
+//! - [`shutdown`]: the graceful shutdown signal every long-running loop listens to.
+//!
+//! See `DESIGN.md` (the architecture contract) and `docs/` for the decisions behind it.
+
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod model;
+pub mod nats;
+pub mod shutdown;
+pub mod sniff;
+pub mod store;
+pub mod subjects;
+pub mod telemetry;
+pub mod time;
+pub mod topology;
+
+pub use error::Error;

@@ -1,0 +1,23 @@
+//! The Lua scripts of the store, loaded from `shared/lua/`.
+
+use redis::Script;
+
+pub(super) struct Scripts {
+    pub(super) create_job: Script,
+    pub(super) begin_stage: Script,
+    pub(super) commit_result: Script,
+    pub(super) finish_job: Script,
+    pub(super) lease: Script,
+}
+
+impl Scripts {
+    pub(super) fn load() -> Self {
+        Self {
+            create_job: Script::new(include_str!("../../lua/create_job.lua")),
+            begin_stage: Script::new(include_str!("../../lua/begin_stage.lua")),
+            commit_result: Script::new(include_str!("../../lua/commit_result.lua")),
+            finish_job: Script::new(include_str!("../../lua/finish_job.lua")),
+            lease: Script::new(include_str!("../../lua/lease.lua")),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The [`Agent`] trait: what every specialist implements, whether it runs in a worker
+//! process (through [`crate::run`]) or in-process (`daa process`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use daa_shared::model::{AgentKind, DocKind, Stage, StageOutput, StageTask, TaskError};
+
+/// A document's bytes, resolved by the runtime from the task's source (inline data,
+/// Object Store or shared path) before the agent runs. URL sources are not resolved:
+/// fetching is the web agent's job.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Name the client gave (a hint only).
+    pub name: String,
+    /// The bytes.
+    pub bytes: bytes::Bytes,
+}
+
+/// Set when the runtime gives up on a task (deadline passed, worker draining). Agents
+/// with long loops should check it and return early; the runtime abandons the task
+/// either way.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// Ask the agent to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Has the task been given up?
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What an agent gets besides the task.
+#[derive(Debug, Clone, Default)]
+pub struct TaskContext {
+    /// Worker instance running the task.
+    pub instance: String,
+    /// Delivery attempt, 1-based.
+    pub attempt: u64,
+    /// The document's bytes, for stages that read the document.
+    pub document: Option<Document>,
+    /// Cancellation flag.
+    pub cancel: CancelFlag,
+}
+
+/// What an agent can do, reported in heartbeats and `$SRV.INFO`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Capabilities {
+    /// Stages it runs.
+    pub stages: Vec<Stage>,
+    /// Document kinds it extracts.
+    pub kinds: Vec<DocKind>,
+}
+
+/// A specialist: turns a [`StageTask`] into a [`StageOutput`] or a classified
+/// [`TaskError`].
+///
+/// `execute` is blocking and CPU-bound by design: the runtime calls it on a blocking
+/// thread, under a hard deadline, at most `concurrency` at a time. Classify failures
+/// where they happen: [`TaskError::permanent`] for bad input (not retried),
+/// [`TaskError::temporary`] for what may work later, `Overload` for saturation.
+pub trait Agent: Send + Sync + 'static {
+    /// The agent type (decides subjects and consumers).
+    fn kind(&self) -> AgentKind;
+
+    /// Stages and document kinds it handles.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Run one task.
+    fn execute(&self, task: &StageTask, ctx: &TaskContext) -> Result<StageOutput, TaskError>;
+
+    /// Agent-specific gauges and counters for heartbeats and metrics (name, value).
+    fn metrics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+}
