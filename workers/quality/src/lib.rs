@@ -1,0 +1,1 @@
+//! The daa quality agent (being written).

@@ -1,0 +1,1 @@
+//! The daa structured agent (being written).
