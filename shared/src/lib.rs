@@ -16,6 +16,7 @@
 
 pub mod codec;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod keys;
 pub mod model;

@@ -190,6 +190,12 @@ impl Store {
         })
     }
 
+    /// How many tasks of the job's current stage have no result yet.
+    pub async fn open_tasks(&self, job_id: &str) -> Result<u64, StoreError> {
+        let mut c = self.conn().await?;
+        Ok(c.scard(self.keys.job_open(job_id)).await?)
+    }
+
     /// Every committed result of a job: task id → encoded stage result.
     pub async fn outputs(&self, job_id: &str) -> Result<HashMap<String, Vec<u8>>, StoreError> {
         let mut c = self.conn().await?;

@@ -1,7 +1,22 @@
 //! The daa worker runtime: the [`Agent`] trait and [`run`], which runs any agent against
 //! NATS JetStream with bounded concurrency, classified retries, in-progress acks, hard
-//! deadlines, heartbeats and graceful drain. See `docs/worker-runtime.md`.
+//! deadlines, heartbeats, control messages and graceful drain.
+//!
+//! A worker binary is three lines: load the config, build the agent, call [`run`] (or
+//! [`main`], which also installs telemetry and signal handling). See
+//! `docs/worker-runtime.md` for the delivery rules it implements.
 
 mod agent;
+mod control;
+mod document;
+mod fetch;
+mod heartbeat;
+mod main_helper;
+pub mod retry;
+mod run;
+mod stats;
+mod task;
 
 pub use agent::{Agent, CancelFlag, Capabilities, Document, TaskContext};
+pub use main_helper::main;
+pub use run::{run, RunError, RunErrorKind, RunExit};

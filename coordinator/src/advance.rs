@@ -1,0 +1,244 @@
+//! The pipeline state machine over NATS and Redis: accept a job, commit results, open
+//! the next stage, end the job. Every step is idempotent, so a redelivered message, a
+//! restarted coordinator or a second coordinator changes nothing twice.
+
+use std::collections::BTreeMap;
+
+use async_nats::jetstream;
+use daa_shared::codec::{decode_message, Encoding};
+use daa_shared::model::{ErrorReport, Job, JobStatus, ResultDocument, StageResult, Stage};
+use daa_shared::store::{BeginOutcome, CommitOutcome, CreateOutcome, JobSpec, JobState};
+use daa_shared::subjects::MSG_ID_HEADER;
+use daa_shared::time::now_ms;
+
+use crate::plan::{next_stage, CompletedStage, Next};
+use crate::publish;
+use crate::service::{CoordinatorError, Ctx};
+use crate::synthesis::{error_summary, synthesize};
+
+/// A job arrived on `daa.jobs.submit`.
+pub(crate) async fn on_job(ctx: &Ctx, msg: &jetstream::Message, redelivered: bool) -> Result<(), CoordinatorError> {
+    let (job, encoding): (Job, Encoding) = match decode_message(msg.headers.as_ref(), &msg.payload) {
+        Ok(j) => j,
+        Err(e) => return reject_invalid(ctx, msg, &e.to_string()).await,
+    };
+    let msg_id = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(MSG_ID_HEADER))
+        .map(|v| v.as_str().to_owned());
+    let job_id = job
+        .job_id
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or(msg_id)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    if !valid_job_id(&job_id) {
+        return reject_invalid(ctx, msg, &format!("job_id {job_id:?} must be 1-128 characters of [A-Za-z0-9._:-]")).await;
+    }
+    let created_ms = now_ms();
+    let deadline_ms = job.deadline_ms.unwrap_or(ctx.cfg.jobs.default_deadline_ms);
+    let spec = JobSpec {
+        job_id: job_id.clone(),
+        source: job.source,
+        requirements: job.requirements,
+        priority: job.priority,
+        reply_to: job.reply_to.filter(|r| !r.is_empty()),
+        encoding,
+        created_ms,
+        deadline_at_ms: created_ms.saturating_add(deadline_ms),
+    };
+    match ctx.store.create_job(&spec).await? {
+        CreateOutcome::Created => {
+            tracing::info!(%job_id, "job accepted");
+            publish::event(&ctx.js, &ctx.subjects, &job_id, JobStatus::Accepted, None).await;
+            advance(ctx, &job_id, false).await
+        }
+        CreateOutcome::Exists(status) => {
+            // A resubmission is the same job. After a crash between creating the job and
+            // publishing its first stage (this is a redelivery), finish that work.
+            if redelivered && !status.is_terminal() {
+                advance(ctx, &job_id, true).await
+            } else {
+                tracing::debug!(%job_id, %status, "duplicate submission ignored");
+                Ok(())
+            }
+        }
+    }
+}
+
+fn valid_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+}
+
+/// A submission that cannot be read still gets an answer where one is possible.
+async fn reject_invalid(ctx: &Ctx, msg: &jetstream::Message, reason: &str) -> Result<(), CoordinatorError> {
+    // Best effort: pull job_id and reply_to out of whatever map was sent.
+    let enc = Encoding::of_message(msg.headers.as_ref(), &msg.payload);
+    let loose: Option<serde_json::Value> = enc.decode(&msg.payload).ok();
+    let field = |k: &str| {
+        loose
+            .as_ref()
+            .and_then(|v| v.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let job_id = field("job_id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    tracing::warn!(%job_id, %reason, "invalid job rejected");
+    let doc = ResultDocument {
+        job_id: job_id.clone(),
+        status: JobStatus::Failed,
+        errors: vec![ErrorReport {
+            stage: Stage::Validation,
+            agent: None,
+            kind: daa_shared::model::FailureKind::Permanent,
+            message: format!("invalid job: {reason}"),
+        }],
+        ..Default::default()
+    };
+    publish::event(&ctx.js, &ctx.subjects, &job_id, JobStatus::Failed, error_summary(&doc)).await;
+    if let Some(reply_to) = field("reply_to") {
+        publish::reply(&ctx.js, &ctx.client, &reply_to, enc, &doc).await?;
+    }
+    Ok(())
+}
+
+/// A stage result arrived on `daa.results.<agent>`.
+pub(crate) async fn on_result(ctx: &Ctx, msg: &jetstream::Message, redelivered: bool) -> Result<(), CoordinatorError> {
+    let (result, enc): (StageResult, Encoding) = match decode_message(msg.headers.as_ref(), &msg.payload) {
+        Ok(r) => r,
+        Err(e) => {
+            // Not ours to interpret; acking drops it, so say so loudly.
+            tracing::error!(subject = %msg.subject, error = %e, "undecodable result dropped");
+            return Ok(());
+        }
+    };
+    let stored = match enc {
+        Encoding::MsgPack => msg.payload.to_vec(),
+        Encoding::Json => Encoding::MsgPack.encode(&result)?,
+    };
+    commit(ctx, &result, &stored, redelivered).await
+}
+
+/// Commit a result and advance when it closed its stage.
+pub(crate) async fn commit(ctx: &Ctx, result: &StageResult, encoded: &[u8], redelivered: bool) -> Result<(), CoordinatorError> {
+    let outcome = ctx
+        .store
+        .commit_result(&result.job_id, &result.task_id, result.stage_index, encoded)
+        .await?;
+    match outcome {
+        CommitOutcome::Committed { stage_done: true } => advance(ctx, &result.job_id, redelivered).await,
+        CommitOutcome::Duplicate { stage_done: true } => advance(ctx, &result.job_id, true).await,
+        CommitOutcome::Committed { stage_done: false } | CommitOutcome::Duplicate { stage_done: false } => Ok(()),
+        CommitOutcome::Ended if redelivered => reannounce(ctx, &result.job_id).await,
+        CommitOutcome::UnknownJob | CommitOutcome::Ended | CommitOutcome::NotOpen => {
+            tracing::debug!(task_id = %result.task_id, ?outcome, "late or stray result ignored");
+            Ok(())
+        }
+    }
+}
+
+/// The completed stages of a job, rebuilt from its committed results.
+pub(crate) async fn completed_stages(ctx: &Ctx, job_id: &str, state: &JobState) -> Result<Vec<CompletedStage>, CoordinatorError> {
+    let outputs = ctx.store.outputs(job_id).await?;
+    let mut by_stage: BTreeMap<u32, Vec<StageResult>> = BTreeMap::new();
+    for blob in outputs.values() {
+        let r: StageResult = Encoding::MsgPack.decode(blob)?;
+        by_stage.entry(r.stage_index).or_default().push(r);
+    }
+    let open = ctx.store.open_tasks(job_id).await? > 0;
+    let mut done = Vec::new();
+    for (index, mut results) in by_stage {
+        // The current stage counts only once every task of it has reported.
+        if i64::from(index) == state.stage_index && open {
+            break;
+        }
+        results.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+        let stage = results[0].stage;
+        done.push(CompletedStage { index, stage, results });
+    }
+    Ok(done)
+}
+
+/// Open the next stage of the job, or end it. `again` re-publishes what may have been
+/// lost (a redelivery after a crash); JetStream de-duplicates what was not.
+pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), CoordinatorError> {
+    let Some(state) = ctx.store.job_state(job_id).await? else {
+        return Ok(());
+    };
+    if state.status.is_terminal() {
+        return Ok(());
+    }
+    let Some(spec) = state.spec.clone() else {
+        return Ok(());
+    };
+    let done = completed_stages(ctx, job_id, &state).await?;
+    let now = now_ms();
+    match next_stage(&spec, &done, || {
+        let mut d = synthesize(&spec, &done, &[], now);
+        d.status = JobStatus::Running;
+        d
+    }) {
+        Next::Stage(plan) => {
+            let ids: Vec<String> = plan.tasks.iter().map(|t| t.task_id.clone()).collect();
+            let begun = ctx.store.begin_stage(job_id, plan.index, plan.stage, &ids).await?;
+            match begun {
+                BeginOutcome::Begun | BeginOutcome::AlreadyBegun => {
+                    if begun == BeginOutcome::Begun || again {
+                        publish::tasks(&ctx.js, &ctx.client, &ctx.subjects, &plan.tasks).await?;
+                    }
+                    if plan.index == 0 && begun == BeginOutcome::Begun {
+                        publish::event(&ctx.js, &ctx.subjects, job_id, JobStatus::Running, None).await;
+                    }
+                    Ok(())
+                }
+                BeginOutcome::UnknownJob | BeginOutcome::Ended | BeginOutcome::PreviousOpen => Ok(()),
+            }
+        }
+        Next::Finish => {
+            let doc = synthesize(&spec, &done, &[], now);
+            finish(ctx, &spec, doc, again).await
+        }
+    }
+}
+
+/// End the job with `doc`: store it, then announce it (event + reply). The announcement
+/// is repeated on `again` (recovery), when the first one may have been lost.
+pub(crate) async fn finish(ctx: &Ctx, spec: &JobSpec, doc: ResultDocument, again: bool) -> Result<(), CoordinatorError> {
+    let encoded = Encoding::MsgPack.encode(&doc)?;
+    let error = error_summary(&doc);
+    let ttl_ms = ctx.cfg.jobs.result_ttl_s * 1000;
+    let ended = ctx
+        .store
+        .finish_job(&spec.job_id, doc.status, &encoded, ttl_ms, error.as_deref())
+        .await?;
+    if ended || again {
+        tracing::info!(job_id = %spec.job_id, status = %doc.status, total_ms = doc.timings.total_ms, "job ended");
+        publish::event(&ctx.js, &ctx.subjects, &spec.job_id, doc.status, error).await;
+        if let Some(reply_to) = &spec.reply_to {
+            publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Announce an ended job again from its stored result: the coordinator that ended it may
+/// have died between storing the result and publishing the event and reply.
+async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
+    let (Some(state), Some(blob)) = (ctx.store.job_state(job_id).await?, ctx.store.result(job_id).await?) else {
+        return Ok(());
+    };
+    let Some(spec) = state.spec else {
+        return Ok(());
+    };
+    let doc: ResultDocument = Encoding::MsgPack.decode(&blob)?;
+    publish::event(&ctx.js, &ctx.subjects, job_id, doc.status, error_summary(&doc)).await;
+    if let Some(reply_to) = &spec.reply_to {
+        publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! The daa coordinator.
+//!
+//! The pure parts — [`plan`] (which stage next, which tasks) and [`synthesis`] (stage
+//! results → result document) — are shared with `daa process`. The service ([`run`])
+//! drives them over NATS and Redis: job intake, result intake, stage advance, the
+//! deadline sweeper, the dead-letter handler and the `daa.api.job.get` responder. All
+//! job state lives in Redis, so any number of coordinators can run at once and any of
+//! them can take any message. See `docs/coordinator.md`.
+
+mod advance;
+mod api;
+mod deadlines;
+mod dlq;
+mod intake;
+pub mod plan;
+mod publish;
+mod service;
+pub mod synthesis;
+
+pub use service::{run, CoordinatorError};

@@ -1,0 +1,315 @@
+//! The planner: which stage comes next, with which tasks. A pure function of the job
+//! and the stages completed so far, shared by the coordinator service and `daa process`.
+//!
+//! Sequence: validation → extraction (agent chosen by the kind validation sniffed from
+//! the bytes) → text processing (if embeddings) → analysis (if classification or
+//! entities) → [synthesis] → QA. Validation and extraction are required: their failure
+//! fails the job. The others are optional: their failure makes the job partial.
+
+use daa_shared::model::{
+    AgentKind, DocKind, Outcome, ResultDocument, Stage, StageResult, StageTask, TaskInput,
+};
+use daa_shared::store::JobSpec;
+
+/// A stage that has every task's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletedStage {
+    /// Position in the job's pipeline.
+    pub index: u32,
+    /// Which stage.
+    pub stage: Stage,
+    /// One result per task, ordered by part.
+    pub results: Vec<StageResult>,
+}
+
+impl CompletedStage {
+    /// Whether any task of the stage failed.
+    pub fn failed(&self) -> bool {
+        self.results
+            .iter()
+            .any(|r| matches!(r.outcome, Outcome::Err(_)))
+    }
+}
+
+/// What to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Publish these tasks as stage `index`.
+    Stage(StagePlan),
+    /// Every stage has run (or a required one failed): synthesize and end the job.
+    Finish,
+}
+
+/// The tasks of one stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagePlan {
+    /// Position in the job's pipeline.
+    pub index: u32,
+    /// Which stage.
+    pub stage: Stage,
+    /// Its tasks.
+    pub tasks: Vec<StageTask>,
+}
+
+/// Whether a stage's failure fails the whole job.
+pub fn is_required(stage: Stage) -> bool {
+    matches!(stage, Stage::Validation | Stage::Extraction)
+}
+
+/// The extraction agent for a kind of document.
+pub fn extraction_agent(kind: DocKind) -> Option<AgentKind> {
+    match kind {
+        DocKind::Pdf => Some(AgentKind::Pdf),
+        DocKind::Image => Some(AgentKind::Image),
+        DocKind::Html => Some(AgentKind::Web),
+        DocKind::Json | DocKind::Xml | DocKind::Csv | DocKind::Text => Some(AgentKind::Structured),
+        DocKind::Unknown => None,
+    }
+}
+
+/// The kind validation sniffed, if it ran and succeeded.
+pub fn validated_kind(done: &[CompletedStage]) -> Option<DocKind> {
+    done.iter()
+        .filter(|s| s.stage == Stage::Validation)
+        .flat_map(|s| s.results.iter())
+        .find_map(|r| match &r.outcome {
+            Outcome::Ok(o) => o.kind,
+            Outcome::Err(_) => None,
+        })
+}
+
+/// The stages this job will run, in order (synthesis is not a task stage).
+pub fn stages_for(spec: &JobSpec) -> Vec<Stage> {
+    let r = spec.requirements;
+    let mut v = vec![Stage::Validation, Stage::Extraction];
+    if r.embeddings {
+        v.push(Stage::TextProcessing);
+    }
+    if r.classify_content || r.extract_entities {
+        v.push(Stage::Analysis);
+    }
+    v.push(Stage::Qa);
+    v
+}
+
+/// Decide the next stage. `synthesized` builds the document so far for stages that read
+/// it (text processing, analysis, QA); it is only called when needed.
+pub fn next_stage(
+    spec: &JobSpec,
+    done: &[CompletedStage],
+    synthesized: impl FnOnce() -> ResultDocument,
+) -> Next {
+    if done.iter().any(|s| is_required(s.stage) && s.failed()) {
+        return Next::Finish;
+    }
+    let sequence = stages_for(spec);
+    let index = done.len();
+    let Some(&stage) = sequence.get(index) else {
+        return Next::Finish;
+    };
+    let index = index as u32;
+    let task = |agent: AgentKind, input: TaskInput| StageTask {
+        v: daa_shared::model::SCHEMA_VERSION,
+        task_id: StageTask::make_id(&spec.job_id, index, stage, 0),
+        job_id: spec.job_id.clone(),
+        stage_index: index,
+        stage,
+        agent,
+        part: None,
+        priority: spec.priority,
+        requirements: spec.requirements,
+        input,
+        deadline_at_ms: spec.deadline_at_ms,
+    };
+    let tasks = match stage {
+        Stage::Validation => vec![task(
+            AgentKind::Quality,
+            TaskInput {
+                source: Some(spec.source.clone()),
+                ..Default::default()
+            },
+        )],
+        Stage::Extraction => {
+            let kind = validated_kind(done).unwrap_or_default();
+            let Some(agent) = extraction_agent(kind) else {
+                return Next::Finish;
+            };
+            vec![task(
+                agent,
+                TaskInput {
+                    source: Some(spec.source.clone()),
+                    kind: Some(kind),
+                    document: None,
+                },
+            )]
+        }
+        Stage::TextProcessing | Stage::Analysis | Stage::Qa | Stage::Synthesis => {
+            let agent = if stage == Stage::Qa {
+                AgentKind::Quality
+            } else {
+                AgentKind::Neural
+            };
+            vec![task(
+                agent,
+                TaskInput {
+                    source: None,
+                    kind: validated_kind(done),
+                    document: Some(Box::new(synthesized())),
+                },
+            )]
+        }
+    };
+    Next::Stage(StagePlan {
+        index,
+        stage,
+        tasks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daa_shared::codec::Encoding;
+    use daa_shared::model::{
+        Bytes, Priority, Requirements, Source, StageOutput, TaskError,
+    };
+
+    pub(crate) fn spec(requirements: Requirements) -> JobSpec {
+        JobSpec {
+            job_id: "j1".into(),
+            source: Source::Inline {
+                name: "a.csv".into(),
+                data: Bytes(b"a,b\n1,2\n".to_vec()),
+            },
+            requirements,
+            priority: Priority::Normal,
+            reply_to: None,
+            encoding: Encoding::Json,
+            created_ms: 0,
+            deadline_at_ms: u64::MAX,
+        }
+    }
+
+    fn done(index: u32, stage: Stage, agent: AgentKind, outcome: Outcome) -> CompletedStage {
+        CompletedStage {
+            index,
+            stage,
+            results: vec![StageResult {
+                v: 1,
+                task_id: StageTask::make_id("j1", index, stage, 0),
+                job_id: "j1".into(),
+                stage_index: index,
+                stage,
+                agent,
+                instance: "t".into(),
+                duration_ms: 1,
+                queue_ms: 0,
+                outcome,
+            }],
+        }
+    }
+
+    fn validated(kind: DocKind) -> CompletedStage {
+        done(
+            0,
+            Stage::Validation,
+            AgentKind::Quality,
+            Outcome::Ok(StageOutput {
+                kind: Some(kind),
+                ..Default::default()
+            }),
+        )
+    }
+
+    #[test]
+    fn first_stage_is_validation_by_the_quality_agent() {
+        let s = spec(Requirements::default());
+        match next_stage(&s, &[], ResultDocument::default) {
+            Next::Stage(p) => {
+                assert_eq!(p.stage, Stage::Validation);
+                assert_eq!(p.tasks[0].agent, AgentKind::Quality);
+                assert_eq!(p.tasks[0].task_id, "j1.0.validation.0");
+            }
+            Next::Finish => panic!("expected a stage"),
+        }
+    }
+
+    #[test]
+    fn extraction_agent_follows_the_sniffed_kind() {
+        let s = spec(Requirements::default());
+        for (kind, agent) in [
+            (DocKind::Pdf, AgentKind::Pdf),
+            (DocKind::Image, AgentKind::Image),
+            (DocKind::Html, AgentKind::Web),
+            (DocKind::Csv, AgentKind::Structured),
+            (DocKind::Text, AgentKind::Structured),
+        ] {
+            match next_stage(&s, &[validated(kind)], ResultDocument::default) {
+                Next::Stage(p) => assert_eq!(p.tasks[0].agent, agent, "{kind}"),
+                Next::Finish => panic!("expected extraction"),
+            }
+        }
+    }
+
+    #[test]
+    fn failed_validation_finishes_the_job() {
+        let s = spec(Requirements::default());
+        let failed = done(
+            0,
+            Stage::Validation,
+            AgentKind::Quality,
+            Outcome::Err(TaskError::permanent("empty document")),
+        );
+        assert_eq!(next_stage(&s, &[failed], ResultDocument::default), Next::Finish);
+    }
+
+    #[test]
+    fn requirements_switch_neural_stages_on() {
+        let plain = spec(Requirements::default());
+        assert_eq!(
+            stages_for(&plain),
+            vec![Stage::Validation, Stage::Extraction, Stage::Qa]
+        );
+        let all = spec(Requirements {
+            embeddings: true,
+            classify_content: true,
+            ..Default::default()
+        });
+        assert_eq!(
+            stages_for(&all),
+            vec![
+                Stage::Validation,
+                Stage::Extraction,
+                Stage::TextProcessing,
+                Stage::Analysis,
+                Stage::Qa
+            ]
+        );
+    }
+
+    #[test]
+    fn qa_reads_the_synthesized_document_and_then_the_job_finishes() {
+        let s = spec(Requirements::default());
+        let ex = done(
+            1,
+            Stage::Extraction,
+            AgentKind::Structured,
+            Outcome::Ok(StageOutput::default()),
+        );
+        let stages = [validated(DocKind::Csv), ex];
+        match next_stage(&s, &stages, || ResultDocument {
+            text: "hello".into(),
+            ..Default::default()
+        }) {
+            Next::Stage(p) => {
+                assert_eq!(p.stage, Stage::Qa);
+                let doc = p.tasks[0].input.document.as_ref().unwrap();
+                assert_eq!(doc.text, "hello");
+            }
+            Next::Finish => panic!("expected QA"),
+        }
+        let qa = done(2, Stage::Qa, AgentKind::Quality, Outcome::Ok(StageOutput::default()));
+        let all = [stages[0].clone(), stages[1].clone(), qa];
+        assert_eq!(next_stage(&s, &all, ResultDocument::default), Next::Finish);
+    }
+}

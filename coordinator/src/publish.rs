@@ -1,0 +1,115 @@
+//! Everything the coordinator publishes: stage tasks (+ the doorbell), job events and
+//! replies. Tasks and events carry a `Nats-Msg-Id`, so publishing again after a crash
+//! or by a second coordinator is absorbed by JetStream's de-duplication.
+
+use async_nats::jetstream;
+use daa_shared::codec::Encoding;
+use daa_shared::model::{JobEvent, JobStatus, ResultDocument, StageTask};
+use daa_shared::subjects::{Subjects, MSG_ID_HEADER, RESULTS_BUCKET};
+
+use crate::service::CoordinatorError;
+
+/// Largest reply published inline; larger results go to the `daa-results` bucket.
+const MAX_INLINE_REPLY: usize = 7 * 1024 * 1024;
+
+fn nats_err(e: impl std::fmt::Display) -> CoordinatorError {
+    CoordinatorError::nats(e)
+}
+
+/// Publish a stage's tasks and wait for every PubAck, then ring the agents' doorbells.
+pub(crate) async fn tasks(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+    subjects: &Subjects,
+    tasks: &[StageTask],
+) -> Result<(), CoordinatorError> {
+    let mut acks = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let payload = Encoding::MsgPack.encode(t).map_err(nats_err)?;
+        let mut headers = Encoding::MsgPack.headers();
+        headers.insert(MSG_ID_HEADER, t.task_id.as_str());
+        let ack = js
+            .publish_with_headers(subjects.tasks(t.agent, t.priority), headers, payload.into())
+            .await
+            .map_err(nats_err)?;
+        acks.push(ack);
+    }
+    for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
+        ack.map_err(nats_err)?;
+    }
+    let mut rung = Vec::new();
+    for t in tasks {
+        if !rung.contains(&t.agent) {
+            rung.push(t.agent);
+            let _ = client
+                .publish(subjects.wake(t.agent), bytes::Bytes::new())
+                .await;
+        }
+    }
+    Ok(())
+}
+
+
+/// Publish a job event (de-duplicated per job and status).
+pub(crate) async fn event(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    job_id: &str,
+    status: JobStatus,
+    error: Option<String>,
+) {
+    let ev = JobEvent {
+        v: daa_shared::model::SCHEMA_VERSION,
+        job_id: job_id.to_owned(),
+        status,
+        error,
+    };
+    let Ok(payload) = Encoding::Json.encode(&ev) else {
+        return;
+    };
+    let mut headers = Encoding::Json.headers();
+    headers.insert(MSG_ID_HEADER, format!("{job_id}:{status}").as_str());
+    match js
+        .publish_with_headers(subjects.job_event(status), headers, payload.into())
+        .await
+    {
+        Ok(ack) => {
+            if let Err(e) = ack.await {
+                tracing::warn!(%job_id, error = %e, "job event not stored");
+            }
+        }
+        Err(e) => tracing::warn!(%job_id, error = %e, "job event not published"),
+    }
+}
+
+/// Answer the job's `reply_to` with its result document, in the job's encoding.
+pub(crate) async fn reply(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+    reply_to: &str,
+    encoding: Encoding,
+    doc: &ResultDocument,
+) -> Result<(), CoordinatorError> {
+    let payload = encoding.encode(doc).map_err(nats_err)?;
+    let payload = if payload.len() > MAX_INLINE_REPLY {
+        let store = js.get_object_store(RESULTS_BUCKET).await.map_err(nats_err)?;
+        let mut reader: &[u8] = &payload;
+        store
+            .put(doc.job_id.as_str(), &mut reader)
+            .await
+            .map_err(nats_err)?;
+        let pointer = serde_json::json!({
+            "job_id": doc.job_id,
+            "status": doc.status,
+            "result": {"object": {"bucket": RESULTS_BUCKET, "key": doc.job_id}},
+        });
+        encoding.encode(&pointer).map_err(nats_err)?
+    } else {
+        payload
+    };
+    client
+        .publish_with_headers(reply_to.to_owned(), encoding.headers(), payload.into())
+        .await
+        .map_err(nats_err)?;
+    Ok(())
+}

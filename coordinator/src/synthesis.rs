@@ -1,0 +1,309 @@
+//! Synthesis: stage results → result document (DESIGN §8). A pure function shared by
+//! the coordinator service and `daa process`.
+//!
+//! Outputs merge in stage order, parts in part order: text and pages concatenate,
+//! tables and entities append, metadata merges key by key (later stages win), single
+//! values (kind, language, classification, quality) take the last one given. Agents'
+//! warnings are collected under `metadata.warnings`.
+
+use daa_shared::model::{
+    ErrorReport, JobStatus, Outcome, ResultDocument, Stage, StageReport, StageStatus,
+};
+use daa_shared::store::JobSpec;
+
+use crate::plan::{is_required, stages_for, CompletedStage};
+
+/// The status a job ends with, given its stages and any errors outside them.
+pub fn final_status(spec: &JobSpec, done: &[CompletedStage], extra: &[ErrorReport]) -> JobStatus {
+    let required_failed = done.iter().any(|s| is_required(s.stage) && s.failed());
+    let required_missing = stages_for(spec)
+        .into_iter()
+        .filter(|s| is_required(*s))
+        .any(|stage| !done.iter().any(|d| d.stage == stage && !d.failed()));
+    if required_failed || required_missing {
+        JobStatus::Failed
+    } else if !extra.is_empty() || done.iter().any(|s| s.failed()) {
+        JobStatus::Partial
+    } else {
+        JobStatus::Completed
+    }
+}
+
+/// Build the result document from the completed stages. `extra` lists failures that
+/// happened outside any task (deadline, no agent); `now_ms` closes the timings.
+pub fn synthesize(
+    spec: &JobSpec,
+    done: &[CompletedStage],
+    extra: &[ErrorReport],
+    now_ms: u64,
+) -> ResultDocument {
+    let mut doc = ResultDocument {
+        job_id: spec.job_id.clone(),
+        ..Default::default()
+    };
+    doc.source.name = spec.source.name().to_owned();
+    let mut warnings: Vec<serde_json::Value> = Vec::new();
+    let mut agent_ms = 0u64;
+    let mut queue_ms = 0u64;
+    let mut text_parts: Vec<String> = Vec::new();
+    let mut had_extraction_text = false;
+
+    for stage in done {
+        let mut report = StageReport {
+            stage: stage.stage,
+            agents: Vec::new(),
+            duration_ms: 0,
+            status: StageStatus::Completed,
+        };
+        let mut stage_queue = 0;
+        for r in &stage.results {
+            if !report.agents.contains(&r.agent) {
+                report.agents.push(r.agent);
+            }
+            report.duration_ms = report.duration_ms.max(r.duration_ms);
+            stage_queue = stage_queue.max(r.queue_ms);
+            match &r.outcome {
+                Outcome::Err(e) => {
+                    report.status = StageStatus::Failed;
+                    doc.errors.push(ErrorReport {
+                        stage: stage.stage,
+                        agent: Some(r.agent),
+                        kind: e.kind,
+                        message: e.message.clone(),
+                    });
+                }
+                Outcome::Ok(o) => {
+                    if let Some(k) = o.kind {
+                        doc.kind = k.as_str().to_owned();
+                    }
+                    if let Some(src) = &o.source {
+                        let name = doc.source.name.clone();
+                        doc.source = src.clone();
+                        if doc.source.name.is_empty() {
+                            doc.source.name = name;
+                        }
+                    }
+                    if let Some(t) = &o.text {
+                        if stage.stage == Stage::Extraction {
+                            had_extraction_text = true;
+                            text_parts.push(t.clone());
+                        } else if !t.is_empty() {
+                            // A later stage may rewrite the text (e.g. normalisation).
+                            text_parts = vec![t.clone()];
+                        }
+                    }
+                    doc.pages.extend(o.pages.iter().cloned());
+                    doc.tables.extend(o.tables.iter().cloned());
+                    for (k, v) in &o.metadata {
+                        doc.metadata.insert(k.clone(), v.clone());
+                    }
+                    if o.language.is_some() {
+                        doc.language = o.language.clone();
+                    }
+                    if o.classification.is_some() {
+                        doc.classification = o.classification.clone();
+                    }
+                    doc.entities.extend(o.entities.iter().cloned());
+                    if !o.chunks.is_empty() {
+                        doc.chunks = o.chunks.clone();
+                    }
+                    if o.quality.is_some() {
+                        doc.quality = o.quality.clone();
+                    }
+                    warnings.extend(o.warnings.iter().map(|w| {
+                        serde_json::json!({"stage": stage.stage, "agent": r.agent, "message": w})
+                    }));
+                }
+            }
+        }
+        agent_ms += report.duration_ms;
+        queue_ms += stage_queue;
+        doc.stages.push(report);
+    }
+    if had_extraction_text || !text_parts.is_empty() {
+        doc.text = text_parts.join("\n");
+    }
+    doc.pages.sort_by_key(|p| p.number);
+    if !warnings.is_empty() {
+        doc.metadata
+            .insert("warnings".into(), serde_json::Value::Array(warnings));
+    }
+    doc.errors.extend(extra.iter().cloned());
+    doc.status = final_status(spec, done, extra);
+    let total_ms = now_ms.saturating_sub(spec.created_ms);
+    doc.timings.total_ms = total_ms;
+    doc.timings.queue_ms = queue_ms;
+    doc.timings.coordination_ms = total_ms.saturating_sub(agent_ms + queue_ms);
+    doc
+}
+
+/// One line saying why a job did not complete, for events and `JobInfo.error`.
+pub fn error_summary(doc: &ResultDocument) -> Option<String> {
+    if doc.status == JobStatus::Completed {
+        return None;
+    }
+    let msgs: Vec<String> = doc
+        .errors
+        .iter()
+        .map(|e| format!("{} ({}): {}", e.stage, e.kind, e.message))
+        .collect();
+    Some(if msgs.is_empty() {
+        "the pipeline ended without its required stages".into()
+    } else {
+        msgs.join("; ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daa_shared::codec::Encoding;
+    use daa_shared::model::{
+        AgentKind, Bytes, DocKind, FailureKind, Page, Priority, Requirements, SourceInfo,
+        Source, StageOutput, StageResult, StageTask, Table, TaskError,
+    };
+
+    fn spec() -> JobSpec {
+        JobSpec {
+            job_id: "j".into(),
+            source: Source::Inline {
+                name: "a.csv".into(),
+                data: Bytes(vec![1]),
+            },
+            requirements: Requirements::default(),
+            priority: Priority::Normal,
+            reply_to: None,
+            encoding: Encoding::Json,
+            created_ms: 1_000,
+            deadline_at_ms: u64::MAX,
+        }
+    }
+
+    fn stage(index: u32, stage: Stage, agent: AgentKind, outcomes: Vec<Outcome>) -> CompletedStage {
+        CompletedStage {
+            index,
+            stage,
+            results: outcomes
+                .into_iter()
+                .enumerate()
+                .map(|(part, outcome)| StageResult {
+                    v: 1,
+                    task_id: StageTask::make_id("j", index, stage, part as u32),
+                    job_id: "j".into(),
+                    stage_index: index,
+                    stage,
+                    agent,
+                    instance: "i".into(),
+                    duration_ms: 10,
+                    queue_ms: 5,
+                    outcome,
+                })
+                .collect(),
+        }
+    }
+
+    fn ok(o: StageOutput) -> Outcome {
+        Outcome::Ok(o)
+    }
+
+    #[test]
+    fn merges_stages_in_order_and_completes() {
+        let v = stage(
+            0,
+            Stage::Validation,
+            AgentKind::Quality,
+            vec![ok(StageOutput {
+                kind: Some(DocKind::Pdf),
+                source: Some(SourceInfo {
+                    name: String::new(),
+                    media_type: "application/pdf".into(),
+                    bytes: 10,
+                    sha256: "ab".into(),
+                }),
+                ..Default::default()
+            })],
+        );
+        let page = |n: u32, t: &str| Page {
+            number: n,
+            text: t.into(),
+            ..Default::default()
+        };
+        let e = stage(
+            1,
+            Stage::Extraction,
+            AgentKind::Pdf,
+            vec![
+                ok(StageOutput {
+                    text: Some("one".into()),
+                    pages: vec![page(1, "one")],
+                    tables: vec![Table {
+                        page: Some(1),
+                        rows: vec![vec!["a".into()]],
+                        name: None,
+                    }],
+                    ..Default::default()
+                }),
+                ok(StageOutput {
+                    text: Some("two".into()),
+                    pages: vec![page(2, "two")],
+                    warnings: vec!["odd font".into()],
+                    ..Default::default()
+                }),
+            ],
+        );
+        let q = stage(2, Stage::Qa, AgentKind::Quality, vec![ok(StageOutput::default())]);
+        let doc = synthesize(&spec(), &[v, e, q], &[], 1_100);
+        assert_eq!(doc.status, JobStatus::Completed);
+        assert_eq!(doc.kind, "pdf");
+        assert_eq!(doc.source.name, "a.csv");
+        assert_eq!(doc.source.sha256, "ab");
+        assert_eq!(doc.text, "one\ntwo");
+        assert_eq!(doc.pages.iter().map(|p| p.number).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(doc.tables.len(), 1);
+        assert_eq!(doc.stages.len(), 3);
+        assert_eq!(doc.timings.total_ms, 100);
+        assert_eq!(doc.timings.queue_ms, 15);
+        assert_eq!(doc.timings.coordination_ms, 100 - 30 - 15);
+        assert!(doc.metadata["warnings"][0]["message"] == "odd font");
+        assert_eq!(error_summary(&doc), None);
+    }
+
+    #[test]
+    fn failed_extraction_fails_and_failed_qa_is_partial() {
+        let v = stage(0, Stage::Validation, AgentKind::Quality, vec![ok(StageOutput::default())]);
+        let bad = stage(
+            1,
+            Stage::Extraction,
+            AgentKind::Structured,
+            vec![Outcome::Err(TaskError::permanent("bad json at 1:2"))],
+        );
+        let doc = synthesize(&spec(), &[v.clone(), bad], &[], 2_000);
+        assert_eq!(doc.status, JobStatus::Failed);
+        assert_eq!(doc.errors[0].kind, FailureKind::Permanent);
+        assert!(error_summary(&doc).unwrap().contains("bad json"));
+
+        let good = stage(1, Stage::Extraction, AgentKind::Structured, vec![ok(StageOutput::default())]);
+        let qa = stage(
+            2,
+            Stage::Qa,
+            AgentKind::Quality,
+            vec![Outcome::Err(TaskError::new(FailureKind::Exhausted, "gave up"))],
+        );
+        let doc = synthesize(&spec(), &[v, good, qa], &[], 2_000);
+        assert_eq!(doc.status, JobStatus::Partial);
+    }
+
+    #[test]
+    fn missing_required_stage_is_a_failure() {
+        let v = stage(0, Stage::Validation, AgentKind::Quality, vec![ok(StageOutput::default())]);
+        let deadline = ErrorReport {
+            stage: Stage::Extraction,
+            agent: Some(AgentKind::Pdf),
+            kind: FailureKind::Deadline,
+            message: "no live pdf worker".into(),
+        };
+        let doc = synthesize(&spec(), &[v], std::slice::from_ref(&deadline), 5_000);
+        assert_eq!(doc.status, JobStatus::Failed);
+        assert_eq!(doc.errors, vec![deadline]);
+    }
+}

@@ -1,0 +1,68 @@
+//! Resolving a task's source to bytes before the agent runs: inline data, the Object
+//! Store (claim check) or a shared path. URLs are left to the web agent.
+
+use async_nats::jetstream;
+use daa_shared::model::{Source, TaskError};
+use tokio::io::AsyncReadExt;
+
+use crate::Document;
+
+/// Fetch the document's bytes, refusing anything above `max_bytes`.
+pub(crate) async fn resolve(
+    js: &jetstream::Context,
+    source: &Source,
+    max_bytes: u64,
+) -> Result<Option<Document>, TaskError> {
+    let too_big = |n: u64| {
+        TaskError::permanent(format!(
+            "document is {n} bytes, above the limit of {max_bytes} bytes"
+        ))
+    };
+    match source {
+        Source::Inline { name, data } => Ok(Some(Document {
+            name: name.clone(),
+            bytes: bytes::Bytes::copy_from_slice(&data.0),
+        })),
+        Source::Object { bucket, key, name } => {
+            let store = js.get_object_store(bucket).await.map_err(|e| {
+                TaskError::temporary(format!("object store bucket {bucket}: {e}"))
+            })?;
+            let mut obj = store.get(key).await.map_err(|e| {
+                use async_nats::jetstream::object_store::GetErrorKind;
+                match e.kind() {
+                    GetErrorKind::NotFound => {
+                        TaskError::permanent(format!("object {bucket}/{key} does not exist"))
+                    }
+                    _ => TaskError::temporary(format!("object {bucket}/{key}: {e}")),
+                }
+            })?;
+            if obj.info.size as u64 > max_bytes {
+                return Err(too_big(obj.info.size as u64));
+            }
+            let mut buf = Vec::with_capacity(obj.info.size);
+            obj.read_to_end(&mut buf)
+                .await
+                .map_err(|e| TaskError::temporary(format!("reading object {bucket}/{key}: {e}")))?;
+            Ok(Some(Document {
+                name: if name.is_empty() { key.clone() } else { name.clone() },
+                bytes: buf.into(),
+            }))
+        }
+        Source::Path(path) => {
+            let meta = tokio::fs::metadata(path)
+                .await
+                .map_err(|e| TaskError::permanent(format!("cannot read {path}: {e}")))?;
+            if meta.len() > max_bytes {
+                return Err(too_big(meta.len()));
+            }
+            let data = tokio::fs::read(path)
+                .await
+                .map_err(|e| TaskError::permanent(format!("cannot read {path}: {e}")))?;
+            Ok(Some(Document {
+                name: path.clone(),
+                bytes: data.into(),
+            }))
+        }
+        Source::Url(_) => Ok(None),
+    }
+}
