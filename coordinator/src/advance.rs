@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use async_nats::jetstream;
 use daa_shared::codec::{decode_message, Encoding};
-use daa_shared::model::{ErrorReport, Job, JobStatus, ResultDocument, StageResult, Stage};
+use daa_shared::model::{ErrorReport, Job, JobStatus, ResultDocument, Stage, StageResult};
 use daa_shared::store::{BeginOutcome, CommitOutcome, CreateOutcome, JobSpec, JobState};
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
@@ -17,8 +17,13 @@ use crate::service::{CoordinatorError, Ctx};
 use crate::synthesis::{error_summary, synthesize};
 
 /// A job arrived on `daa.jobs.submit`.
-pub(crate) async fn on_job(ctx: &Ctx, msg: &jetstream::Message, redelivered: bool) -> Result<(), CoordinatorError> {
-    let (job, encoding): (Job, Encoding) = match decode_message(msg.headers.as_ref(), &msg.payload) {
+pub(crate) async fn on_job(
+    ctx: &Ctx,
+    msg: &jetstream::Message,
+    redelivered: bool,
+) -> Result<(), CoordinatorError> {
+    let (job, encoding): (Job, Encoding) = match decode_message(msg.headers.as_ref(), &msg.payload)
+    {
         Ok(j) => j,
         Err(e) => return reject_invalid(ctx, msg, &e.to_string()).await,
     };
@@ -34,7 +39,12 @@ pub(crate) async fn on_job(ctx: &Ctx, msg: &jetstream::Message, redelivered: boo
         .or(msg_id)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     if !valid_job_id(&job_id) {
-        return reject_invalid(ctx, msg, &format!("job_id {job_id:?} must be 1-128 characters of [A-Za-z0-9._:-]")).await;
+        return reject_invalid(
+            ctx,
+            msg,
+            &format!("job_id {job_id:?} must be 1-128 characters of [A-Za-z0-9._:-]"),
+        )
+        .await;
     }
     let created_ms = now_ms();
     let deadline_ms = job.deadline_ms.unwrap_or(ctx.cfg.jobs.default_deadline_ms);
@@ -76,7 +86,11 @@ fn valid_job_id(id: &str) -> bool {
 }
 
 /// A submission that cannot be read still gets an answer where one is possible.
-async fn reject_invalid(ctx: &Ctx, msg: &jetstream::Message, reason: &str) -> Result<(), CoordinatorError> {
+async fn reject_invalid(
+    ctx: &Ctx,
+    msg: &jetstream::Message,
+    reason: &str,
+) -> Result<(), CoordinatorError> {
     // Best effort: pull job_id and reply_to out of whatever map was sent.
     let enc = Encoding::of_message(msg.headers.as_ref(), &msg.payload);
     let loose: Option<serde_json::Value> = enc.decode(&msg.payload).ok();
@@ -100,7 +114,14 @@ async fn reject_invalid(ctx: &Ctx, msg: &jetstream::Message, reason: &str) -> Re
         }],
         ..Default::default()
     };
-    publish::event(&ctx.js, &ctx.subjects, &job_id, JobStatus::Failed, error_summary(&doc)).await;
+    publish::event(
+        &ctx.js,
+        &ctx.subjects,
+        &job_id,
+        JobStatus::Failed,
+        error_summary(&doc),
+    )
+    .await;
     if let Some(reply_to) = field("reply_to") {
         publish::reply(&ctx.js, &ctx.client, &reply_to, enc, &doc).await?;
     }
@@ -108,15 +129,20 @@ async fn reject_invalid(ctx: &Ctx, msg: &jetstream::Message, reason: &str) -> Re
 }
 
 /// A stage result arrived on `daa.results.<agent>`.
-pub(crate) async fn on_result(ctx: &Ctx, msg: &jetstream::Message, redelivered: bool) -> Result<(), CoordinatorError> {
-    let (result, enc): (StageResult, Encoding) = match decode_message(msg.headers.as_ref(), &msg.payload) {
-        Ok(r) => r,
-        Err(e) => {
-            // Not ours to interpret; acking drops it, so say so loudly.
-            tracing::error!(subject = %msg.subject, error = %e, "undecodable result dropped");
-            return Ok(());
-        }
-    };
+pub(crate) async fn on_result(
+    ctx: &Ctx,
+    msg: &jetstream::Message,
+    redelivered: bool,
+) -> Result<(), CoordinatorError> {
+    let (result, enc): (StageResult, Encoding) =
+        match decode_message(msg.headers.as_ref(), &msg.payload) {
+            Ok(r) => r,
+            Err(e) => {
+                // Not ours to interpret; acking drops it, so say so loudly.
+                tracing::error!(subject = %msg.subject, error = %e, "undecodable result dropped");
+                return Ok(());
+            }
+        };
     let stored = match enc {
         Encoding::MsgPack => msg.payload.to_vec(),
         Encoding::Json => Encoding::MsgPack.encode(&result)?,
@@ -125,15 +151,23 @@ pub(crate) async fn on_result(ctx: &Ctx, msg: &jetstream::Message, redelivered: 
 }
 
 /// Commit a result and advance when it closed its stage.
-pub(crate) async fn commit(ctx: &Ctx, result: &StageResult, encoded: &[u8], redelivered: bool) -> Result<(), CoordinatorError> {
+pub(crate) async fn commit(
+    ctx: &Ctx,
+    result: &StageResult,
+    encoded: &[u8],
+    redelivered: bool,
+) -> Result<(), CoordinatorError> {
     let outcome = ctx
         .store
         .commit_result(&result.job_id, &result.task_id, result.stage_index, encoded)
         .await?;
     match outcome {
-        CommitOutcome::Committed { stage_done: true } => advance(ctx, &result.job_id, redelivered).await,
+        CommitOutcome::Committed { stage_done: true } => {
+            advance(ctx, &result.job_id, redelivered).await
+        }
         CommitOutcome::Duplicate { stage_done: true } => advance(ctx, &result.job_id, true).await,
-        CommitOutcome::Committed { stage_done: false } | CommitOutcome::Duplicate { stage_done: false } => Ok(()),
+        CommitOutcome::Committed { stage_done: false }
+        | CommitOutcome::Duplicate { stage_done: false } => Ok(()),
         CommitOutcome::Ended if redelivered => reannounce(ctx, &result.job_id).await,
         CommitOutcome::UnknownJob | CommitOutcome::Ended | CommitOutcome::NotOpen => {
             tracing::debug!(task_id = %result.task_id, ?outcome, "late or stray result ignored");
@@ -143,7 +177,11 @@ pub(crate) async fn commit(ctx: &Ctx, result: &StageResult, encoded: &[u8], rede
 }
 
 /// The completed stages of a job, rebuilt from its committed results.
-pub(crate) async fn completed_stages(ctx: &Ctx, job_id: &str, state: &JobState) -> Result<Vec<CompletedStage>, CoordinatorError> {
+pub(crate) async fn completed_stages(
+    ctx: &Ctx,
+    job_id: &str,
+    state: &JobState,
+) -> Result<Vec<CompletedStage>, CoordinatorError> {
     let outputs = ctx.store.outputs(job_id).await?;
     let mut by_stage: BTreeMap<u32, Vec<StageResult>> = BTreeMap::new();
     for blob in outputs.values() {
@@ -159,7 +197,11 @@ pub(crate) async fn completed_stages(ctx: &Ctx, job_id: &str, state: &JobState) 
         }
         results.sort_by(|a, b| a.task_id.cmp(&b.task_id));
         let stage = results[0].stage;
-        done.push(CompletedStage { index, stage, results });
+        done.push(CompletedStage {
+            index,
+            stage,
+            results,
+        });
     }
     Ok(done)
 }
@@ -185,18 +227,24 @@ pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), 
     }) {
         Next::Stage(plan) => {
             let ids: Vec<String> = plan.tasks.iter().map(|t| t.task_id.clone()).collect();
-            let begun = ctx.store.begin_stage(job_id, plan.index, plan.stage, &ids).await?;
+            let begun = ctx
+                .store
+                .begin_stage(job_id, plan.index, plan.stage, &ids)
+                .await?;
             match begun {
                 BeginOutcome::Begun | BeginOutcome::AlreadyBegun => {
                     if begun == BeginOutcome::Begun || again {
                         publish::tasks(&ctx.js, &ctx.client, &ctx.subjects, &plan.tasks).await?;
                     }
                     if plan.index == 0 && begun == BeginOutcome::Begun {
-                        publish::event(&ctx.js, &ctx.subjects, job_id, JobStatus::Running, None).await;
+                        publish::event(&ctx.js, &ctx.subjects, job_id, JobStatus::Running, None)
+                            .await;
                     }
                     Ok(())
                 }
-                BeginOutcome::UnknownJob | BeginOutcome::Ended | BeginOutcome::PreviousOpen => Ok(()),
+                BeginOutcome::UnknownJob | BeginOutcome::Ended | BeginOutcome::PreviousOpen => {
+                    Ok(())
+                }
             }
         }
         Next::Finish => {
@@ -208,7 +256,12 @@ pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), 
 
 /// End the job with `doc`: store it, then announce it (event + reply). The announcement
 /// is repeated on `again` (recovery), when the first one may have been lost.
-pub(crate) async fn finish(ctx: &Ctx, spec: &JobSpec, doc: ResultDocument, again: bool) -> Result<(), CoordinatorError> {
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    spec: &JobSpec,
+    doc: ResultDocument,
+    again: bool,
+) -> Result<(), CoordinatorError> {
     let encoded = Encoding::MsgPack.encode(&doc)?;
     let error = error_summary(&doc);
     let ttl_ms = ctx.cfg.jobs.result_ttl_s * 1000;
@@ -229,14 +282,24 @@ pub(crate) async fn finish(ctx: &Ctx, spec: &JobSpec, doc: ResultDocument, again
 /// Announce an ended job again from its stored result: the coordinator that ended it may
 /// have died between storing the result and publishing the event and reply.
 async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
-    let (Some(state), Some(blob)) = (ctx.store.job_state(job_id).await?, ctx.store.result(job_id).await?) else {
+    let (Some(state), Some(blob)) = (
+        ctx.store.job_state(job_id).await?,
+        ctx.store.result(job_id).await?,
+    ) else {
         return Ok(());
     };
     let Some(spec) = state.spec else {
         return Ok(());
     };
     let doc: ResultDocument = Encoding::MsgPack.decode(&blob)?;
-    publish::event(&ctx.js, &ctx.subjects, job_id, doc.status, error_summary(&doc)).await;
+    publish::event(
+        &ctx.js,
+        &ctx.subjects,
+        job_id,
+        doc.status,
+        error_summary(&doc),
+    )
+    .await;
     if let Some(reply_to) = &spec.reply_to {
         publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await?;
     }

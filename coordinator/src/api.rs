@@ -27,10 +27,13 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut shutdown: Shutdown) {
             m = sub.next() => match m { Some(m) => m, None => return },
             _ = shutdown.recv() => return,
         };
-        let Some(reply) = msg.reply.clone() else { continue };
+        let Some(reply) = msg.reply.clone() else {
+            continue;
+        };
         let ctx = ctx.clone();
         tokio::spawn(async move {
-            let (answer, enc) = match decode_message::<JobQuery>(msg.headers.as_ref(), &msg.payload) {
+            let (answer, enc) = match decode_message::<JobQuery>(msg.headers.as_ref(), &msg.payload)
+            {
                 Ok((q, enc)) => (job_info(&ctx, &q.job_id).await, enc),
                 Err(e) => (
                     Ok(JobInfo {

@@ -94,7 +94,12 @@ async fn expire(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
 }
 
 /// The reason a job gives when its deadline passes while waiting for `agent`.
-pub(crate) fn waiting_reason(budget_ms: u64, stage: Stage, agent: AgentKind, live: usize) -> String {
+pub(crate) fn waiting_reason(
+    budget_ms: u64,
+    stage: Stage,
+    agent: AgentKind,
+    live: usize,
+) -> String {
     if live == 0 {
         format!(
             "deadline of {budget_ms} ms passed in stage {stage}: no live {agent} worker (start daa-{agent}-worker to process such documents)"

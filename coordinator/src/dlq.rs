@@ -26,7 +26,10 @@ fn nats_err(e: impl std::fmt::Display) -> CoordinatorError {
     CoordinatorError::nats(e)
 }
 
-pub(crate) async fn on_advisory(ctx: &Ctx, msg: &jetstream::Message) -> Result<(), CoordinatorError> {
+pub(crate) async fn on_advisory(
+    ctx: &Ctx,
+    msg: &jetstream::Message,
+) -> Result<(), CoordinatorError> {
     let adv: MaxDeliveriesAdvisory = match serde_json::from_slice(&msg.payload) {
         Ok(a) => a,
         Err(e) => {
@@ -62,7 +65,14 @@ pub(crate) async fn on_advisory(ctx: &Ctx, msg: &jetstream::Message) -> Result<(
         .and_then(|v| v.get("message"))
         .and_then(|m| m.as_str())
         .map(str::to_owned);
-    publish_dlq(ctx, &adv, Some(&task), Encoding::Json.encode(&task)?, &history).await?;
+    publish_dlq(
+        ctx,
+        &adv,
+        Some(&task),
+        Encoding::Json.encode(&task)?,
+        &history,
+    )
+    .await?;
 
     let reason = match last_error {
         Some(e) => format!("gave up after {} deliveries; last error: {e}", adv.deliveries),
@@ -110,7 +120,9 @@ async fn publish_dlq(
         "history": history,
         "dead_lettered_ms": now_ms(),
     });
-    let agent = task.map(|t| t.agent).unwrap_or_else(|| agent_of_consumer(&adv.consumer));
+    let agent = task
+        .map(|t| t.agent)
+        .unwrap_or_else(|| agent_of_consumer(&adv.consumer));
     let mut headers = Encoding::Json.headers();
     let id = task
         .map(|t| format!("dlq:{}", t.task_id))

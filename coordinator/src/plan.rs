@@ -170,9 +170,7 @@ pub fn next_stage(
 mod tests {
     use super::*;
     use daa_shared::codec::Encoding;
-    use daa_shared::model::{
-        Bytes, Priority, Requirements, Source, StageOutput, TaskError,
-    };
+    use daa_shared::model::{Bytes, Priority, Requirements, Source, StageOutput, TaskError};
 
     pub(crate) fn spec(requirements: Requirements) -> JobSpec {
         JobSpec {
@@ -260,7 +258,10 @@ mod tests {
             AgentKind::Quality,
             Outcome::Err(TaskError::permanent("empty document")),
         );
-        assert_eq!(next_stage(&s, &[failed], ResultDocument::default), Next::Finish);
+        assert_eq!(
+            next_stage(&s, &[failed], ResultDocument::default),
+            Next::Finish
+        );
     }
 
     #[test]
@@ -308,7 +309,12 @@ mod tests {
             }
             Next::Finish => panic!("expected QA"),
         }
-        let qa = done(2, Stage::Qa, AgentKind::Quality, Outcome::Ok(StageOutput::default()));
+        let qa = done(
+            2,
+            Stage::Qa,
+            AgentKind::Quality,
+            Outcome::Ok(StageOutput::default()),
+        );
         let all = [stages[0].clone(), stages[1].clone(), qa];
         assert_eq!(next_stage(&s, &all, ResultDocument::default), Next::Finish);
     }

@@ -34,7 +34,9 @@ pub(crate) async fn tasks(
             .map_err(nats_err)?;
         acks.push(ack);
     }
-    for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
+    for ack in
+        futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await
+    {
         ack.map_err(nats_err)?;
     }
     let mut rung = Vec::new();
@@ -48,7 +50,6 @@ pub(crate) async fn tasks(
     }
     Ok(())
 }
-
 
 /// Publish a job event (de-duplicated per job and status).
 pub(crate) async fn event(
@@ -92,7 +93,10 @@ pub(crate) async fn reply(
 ) -> Result<(), CoordinatorError> {
     let payload = encoding.encode(doc).map_err(nats_err)?;
     let payload = if payload.len() > MAX_INLINE_REPLY {
-        let store = js.get_object_store(RESULTS_BUCKET).await.map_err(nats_err)?;
+        let store = js
+            .get_object_store(RESULTS_BUCKET)
+            .await
+            .map_err(nats_err)?;
         let mut reader: &[u8] = &payload;
         store
             .put(doc.job_id.as_str(), &mut reader)

@@ -72,17 +72,13 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
     topology::ensure_buckets(&js).await?;
     let subjects = cfg.subjects();
     let ack_wait = Duration::from_secs(30);
-    let jobs = topology::stream_consumer(&js, &subjects.jobs_stream(), DURABLE, ack_wait, 10)
-        .await
-        ?;
+    let jobs =
+        topology::stream_consumer(&js, &subjects.jobs_stream(), DURABLE, ack_wait, 10).await?;
     let results =
-        topology::stream_consumer(&js, &subjects.results_stream(), DURABLE, ack_wait, 20)
-            .await
-            ?;
+        topology::stream_consumer(&js, &subjects.results_stream(), DURABLE, ack_wait, 20).await?;
     let advisories =
         topology::stream_consumer(&js, &subjects.advisories_stream(), DURABLE, ack_wait, 20)
-            .await
-            ?;
+            .await?;
     let ctx = Arc::new(Ctx {
         cfg,
         instance,
@@ -93,9 +89,24 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
     });
     tracing::info!(instance = %ctx.instance, "coordinator started");
     let loops = vec![
-        tokio::spawn(intake::run(ctx.clone(), jobs, intake::Kind::Jobs, shutdown.clone())),
-        tokio::spawn(intake::run(ctx.clone(), results, intake::Kind::Results, shutdown.clone())),
-        tokio::spawn(intake::run(ctx.clone(), advisories, intake::Kind::Advisories, shutdown.clone())),
+        tokio::spawn(intake::run(
+            ctx.clone(),
+            jobs,
+            intake::Kind::Jobs,
+            shutdown.clone(),
+        )),
+        tokio::spawn(intake::run(
+            ctx.clone(),
+            results,
+            intake::Kind::Results,
+            shutdown.clone(),
+        )),
+        tokio::spawn(intake::run(
+            ctx.clone(),
+            advisories,
+            intake::Kind::Advisories,
+            shutdown.clone(),
+        )),
         tokio::spawn(deadlines::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(api::run(ctx.clone(), shutdown.clone())),
     ];

@@ -159,8 +159,8 @@ mod tests {
     use super::*;
     use daa_shared::codec::Encoding;
     use daa_shared::model::{
-        AgentKind, Bytes, DocKind, FailureKind, Page, Priority, Requirements, SourceInfo,
-        Source, StageOutput, StageResult, StageTask, Table, TaskError,
+        AgentKind, Bytes, DocKind, FailureKind, Page, Priority, Requirements, Source, SourceInfo,
+        StageOutput, StageResult, StageTask, Table, TaskError,
     };
 
     fn spec() -> JobSpec {
@@ -251,14 +251,22 @@ mod tests {
                 }),
             ],
         );
-        let q = stage(2, Stage::Qa, AgentKind::Quality, vec![ok(StageOutput::default())]);
+        let q = stage(
+            2,
+            Stage::Qa,
+            AgentKind::Quality,
+            vec![ok(StageOutput::default())],
+        );
         let doc = synthesize(&spec(), &[v, e, q], &[], 1_100);
         assert_eq!(doc.status, JobStatus::Completed);
         assert_eq!(doc.kind, "pdf");
         assert_eq!(doc.source.name, "a.csv");
         assert_eq!(doc.source.sha256, "ab");
         assert_eq!(doc.text, "one\ntwo");
-        assert_eq!(doc.pages.iter().map(|p| p.number).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            doc.pages.iter().map(|p| p.number).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert_eq!(doc.tables.len(), 1);
         assert_eq!(doc.stages.len(), 3);
         assert_eq!(doc.timings.total_ms, 100);
@@ -270,7 +278,12 @@ mod tests {
 
     #[test]
     fn failed_extraction_fails_and_failed_qa_is_partial() {
-        let v = stage(0, Stage::Validation, AgentKind::Quality, vec![ok(StageOutput::default())]);
+        let v = stage(
+            0,
+            Stage::Validation,
+            AgentKind::Quality,
+            vec![ok(StageOutput::default())],
+        );
         let bad = stage(
             1,
             Stage::Extraction,
@@ -282,12 +295,20 @@ mod tests {
         assert_eq!(doc.errors[0].kind, FailureKind::Permanent);
         assert!(error_summary(&doc).unwrap().contains("bad json"));
 
-        let good = stage(1, Stage::Extraction, AgentKind::Structured, vec![ok(StageOutput::default())]);
+        let good = stage(
+            1,
+            Stage::Extraction,
+            AgentKind::Structured,
+            vec![ok(StageOutput::default())],
+        );
         let qa = stage(
             2,
             Stage::Qa,
             AgentKind::Quality,
-            vec![Outcome::Err(TaskError::new(FailureKind::Exhausted, "gave up"))],
+            vec![Outcome::Err(TaskError::new(
+                FailureKind::Exhausted,
+                "gave up",
+            ))],
         );
         let doc = synthesize(&spec(), &[v, good, qa], &[], 2_000);
         assert_eq!(doc.status, JobStatus::Partial);
@@ -295,7 +316,12 @@ mod tests {
 
     #[test]
     fn missing_required_stage_is_a_failure() {
-        let v = stage(0, Stage::Validation, AgentKind::Quality, vec![ok(StageOutput::default())]);
+        let v = stage(
+            0,
+            Stage::Validation,
+            AgentKind::Quality,
+            vec![ok(StageOutput::default())],
+        );
         let deadline = ErrorReport {
             stage: Stage::Extraction,
             agent: Some(AgentKind::Pdf),

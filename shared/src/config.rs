@@ -261,6 +261,19 @@ impl Default for LogConfig {
     }
 }
 
+/// The sections `DAA_<SECTION>_<KEY>` variables map into. Variables naming another
+/// section (`DAA_BIN_DIR`, `DAA_CONFIG`) are not configuration and are left alone; an
+/// unknown key inside a known section is an error.
+const SECTIONS: [&str; 7] = [
+    "nats",
+    "redis",
+    "jobs",
+    "tasks",
+    "worker",
+    "coordinator",
+    "log",
+];
+
 impl Config {
     /// Load defaults, then the TOML file (`path`, or `DAA_CONFIG`), then `DAA_*` variables.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
@@ -278,7 +291,10 @@ impl Config {
         }
         fig = fig.merge(
             Env::prefixed("DAA_")
-                .filter(|k| k.as_str().contains('_'))
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    SECTIONS.iter().any(|s| k.starts_with(&format!("{s}_")))
+                })
                 .map(|k| k.as_str().replacen('_', ".", 1).into()),
         );
         fig.extract()
@@ -297,6 +313,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
     use std::io::Write;
@@ -304,13 +321,29 @@ mod tests {
     #[test]
     fn file_then_env_override_defaults() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "[nats]\nurl = \"nats://file:1\"\n[worker]\nconcurrency = 3").unwrap();
+        writeln!(
+            f,
+            "[nats]\nurl = \"nats://file:1\"\n[worker]\nconcurrency = 3"
+        )
+        .unwrap();
         figment::Jail::expect_with(|jail| {
             jail.set_env("DAA_NATS_URL", "nats://env:2");
             let cfg = Config::load(Some(f.path())).unwrap();
             assert_eq!(cfg.nats.url, "nats://env:2");
             assert_eq!(cfg.worker.concurrency, 3);
             assert_eq!(cfg.redis.url, "redis://127.0.0.1:6379");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_env_keys_in_known_sections_are_errors_others_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DAA_BIN_DIR", "/x");
+            assert!(Config::load(None).is_ok());
+            jail.set_env("DAA_WORKER_CONCURENCY", "3");
+            let err = Config::load(None).unwrap_err();
+            assert!(err.to_string().contains("concurency"), "{err}");
             Ok(())
         });
     }

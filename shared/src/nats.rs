@@ -42,14 +42,14 @@ pub async fn connect(cfg: &NatsConfig, name: &str) -> Result<async_nats::Client,
             } else {
                 NatsErrorKind::Unreachable
             };
-            Err(NatsError::with_source(
-                kind,
-                format!("{} ({})", cfg.url, e),
-            ))
+            Err(NatsError::with_source(kind, format!("{} ({})", cfg.url, e)))
         }
         Err(_) => Err(NatsError::with_source(
             NatsErrorKind::Unreachable,
-            format!("{}: no answer within {} ms", cfg.url, cfg.connect_timeout_ms),
+            format!(
+                "{}: no answer within {} ms",
+                cfg.url, cfg.connect_timeout_ms
+            ),
         )),
     }
 }

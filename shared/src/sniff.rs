@@ -125,7 +125,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn sniff_text(text: &str) -> Sniffed {
     let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    let lower: String = t.chars().take(2048).collect::<String>().to_ascii_lowercase();
+    let lower: String = t
+        .chars()
+        .take(2048)
+        .collect::<String>()
+        .to_ascii_lowercase();
     if t.starts_with('{') || t.starts_with('[') {
         return Sniffed {
             kind: DocKind::Json,
@@ -161,7 +165,10 @@ fn sniff_text(text: &str) -> Sniffed {
 }
 
 /// The delimiter a delimited table most likely uses, if the text looks like one: at
-/// least two lines, every one of the first lines with the same non-zero count of it.
+/// least two lines, each containing the delimiter, with the same count on every line or
+/// with no line having more fields than the header (ragged rows that drop trailing
+/// empty fields are common). Prose is refused: a comma or semicolon mostly followed by
+/// a space is punctuation, not a delimiter.
 pub fn guess_delimiter(text: &str) -> Option<u8> {
     let lines: Vec<&str> = text
         .lines()
@@ -184,11 +191,38 @@ pub fn guess_delimiter(text: &str) -> Option<u8> {
                 .iter()
                 .map(|l| count_outside_quotes(l, d as char))
                 .collect();
-            let first = counts[0];
-            (first > 0 && counts.iter().all(|&c| c == first)).then_some((d, first))
+            let header = counts[0];
+            let uniform = counts.iter().all(|&c| c == header);
+            let ragged = header >= 2 && counts.iter().all(|&c| c >= 1 && c <= header);
+            // A preamble line (e.g. "569,30,malignant,benign") above uniform rows.
+            let body = counts[1];
+            let preamble = lines.len() >= 3 && body >= 1 && counts[1..].iter().all(|&c| c == body);
+            if header == 0 || !(uniform || ragged || preamble) {
+                return None;
+            }
+            if matches!(d, b',' | b';') && mostly_followed_by_space(lines, d as char) {
+                return None;
+            }
+            Some((d, header.max(body)))
         })
         .max_by_key(|&(_, n)| n)
         .map(|(d, _)| d)
+}
+
+fn mostly_followed_by_space(lines: &[&str], delim: char) -> bool {
+    let (mut total, mut spaced) = (0usize, 0usize);
+    for l in lines {
+        let mut chars = l.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == delim {
+                total += 1;
+                if chars.peek() == Some(&' ') {
+                    spaced += 1;
+                }
+            }
+        }
+    }
+    total > 0 && spaced * 2 > total
 }
 
 fn looks_delimited(text: &str) -> bool {
@@ -244,5 +278,17 @@ mod tests {
     fn tab_delimiter_is_found() {
         assert_eq!(guess_delimiter("a\tb\n1\t2\n3\t4\n"), Some(b'\t'));
         assert_eq!(guess_delimiter("just one line"), None);
+        // Ragged rows that drop trailing fields are still a table.
+        assert_eq!(
+            guess_delimiter("a,b,c,d\n1,2,3\n4,5,6,7\n8,9\n"),
+            Some(b',')
+        );
+        // A short preamble line above uniform rows is still a table.
+        assert_eq!(guess_delimiter("3,2\n1,2,3\n4,5,6\n7,8,9\n"), Some(b','));
+        // Prose with commas is not.
+        assert_eq!(
+            guess_delimiter("Hello, world, again.\nThis, too, is prose.\nAnd so, is this.\n"),
+            None
+        );
     }
 }

@@ -36,7 +36,11 @@ impl Subjects {
     }
 
     fn stream(&self, name: &str) -> String {
-        format!("{}_{}", self.prefix.to_ascii_uppercase().replace('.', "_"), name)
+        format!(
+            "{}_{}",
+            self.prefix.to_ascii_uppercase().replace('.', "_"),
+            name
+        )
     }
 
     /// Stream of submitted jobs (work queue).
@@ -147,7 +151,10 @@ mod tests {
             "daa.tasks.structured.high"
         );
         assert_eq!(s.results(AgentKind::Pdf), "daa.results.pdf");
-        assert_eq!(s.job_event(JobStatus::Completed), "daa.events.job.completed");
+        assert_eq!(
+            s.job_event(JobStatus::Completed),
+            "daa.events.job.completed"
+        );
         assert_eq!(s.tasks_stream(), "DAA_TASKS");
         assert_eq!(s.control(AgentKind::Image, "w1"), "daa.control.image.w1");
     }

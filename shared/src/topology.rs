@@ -173,9 +173,7 @@ fn backoff_schedule(cfg: &Config) -> Vec<Duration> {
     // NATS wants fewer backoff entries than max_deliver.
     let base = cfg.tasks.ack_wait();
     let n = (cfg.tasks.max_deliver - 1).clamp(0, 20) as u32;
-    (0..n)
-        .map(|i| base.saturating_mul(1 << i.min(3)))
-        .collect()
+    (0..n).map(|i| base.saturating_mul(1 << i.min(3))).collect()
 }
 
 /// A durable consumer on a whole stream (coordinator side: jobs, results, advisories).

@@ -138,6 +138,9 @@ pub struct StageOutput {
 }
 
 /// Success or failure of one task.
+// Nearly every outcome is `Ok`: boxing the output would add an allocation to the common
+// case to shrink the rare one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {

@@ -62,16 +62,28 @@ impl Store {
         let json = serde_json::to_string(hb).unwrap_or_default();
         let now = now_ms();
         let _: () = redis::pipe()
-            .set_ex(self.keys.agent(agent, &hb.instance), json, ttl_ms.div_ceil(1000))
+            .set_ex(
+                self.keys.agent(agent, &hb.instance),
+                json,
+                ttl_ms.div_ceil(1000),
+            )
             .zadd(self.keys.agents(agent), &hb.instance, now)
-            .zrembyscore(self.keys.agents(agent), 0, now.saturating_sub(24 * 3600 * 1000))
+            .zrembyscore(
+                self.keys.agents(agent),
+                0,
+                now.saturating_sub(24 * 3600 * 1000),
+            )
             .query_async(&mut c)
             .await?;
         Ok(())
     }
 
     /// Remove a worker's heartbeat (clean exit).
-    pub async fn remove_heartbeat(&self, agent: AgentKind, instance: &str) -> Result<(), StoreError> {
+    pub async fn remove_heartbeat(
+        &self,
+        agent: AgentKind,
+        instance: &str,
+    ) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
         let _: () = redis::pipe()
             .del(self.keys.agent(agent, instance))
@@ -82,7 +94,11 @@ impl Store {
     }
 
     /// Workers of `agent` that beat within `window_ms`.
-    pub async fn live_agents(&self, agent: AgentKind, window_ms: u64) -> Result<Vec<LiveAgent>, StoreError> {
+    pub async fn live_agents(
+        &self,
+        agent: AgentKind,
+        window_ms: u64,
+    ) -> Result<Vec<LiveAgent>, StoreError> {
         let mut c = self.conn().await?;
         let since = now_ms().saturating_sub(window_ms);
         let rows: Vec<(String, f64)> = c
@@ -91,7 +107,10 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = rows.iter().map(|(i, _)| self.keys.agent(agent, i)).collect();
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|(i, _)| self.keys.agent(agent, i))
+            .collect();
         let blobs: Vec<Option<String>> = c.mget(&keys).await?;
         Ok(rows
             .into_iter()
@@ -105,7 +124,10 @@ impl Store {
     }
 
     /// Count of live workers per agent type.
-    pub async fn live_counts(&self, window_ms: u64) -> Result<HashMap<AgentKind, usize>, StoreError> {
+    pub async fn live_counts(
+        &self,
+        window_ms: u64,
+    ) -> Result<HashMap<AgentKind, usize>, StoreError> {
         let mut out = HashMap::new();
         for a in AgentKind::ALL {
             out.insert(a, self.live_agents(a, window_ms).await?.len());

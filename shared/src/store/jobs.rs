@@ -214,9 +214,8 @@ impl Store {
             .ok_or_else(|| corrupt(format!("job {job_id} has no status")))?
             .parse::<JobStatus>()
             .map_err(corrupt)?;
-        let stage = text("stage").and_then(|s| {
-            serde_json::from_value::<Stage>(serde_json::Value::String(s)).ok()
-        });
+        let stage = text("stage")
+            .and_then(|s| serde_json::from_value::<Stage>(serde_json::Value::String(s)).ok());
         let spec = match h.get("spec") {
             Some(b) => Some(Encoding::MsgPack.decode::<JobSpec>(b).map_err(corrupt)?),
             None => None,
@@ -269,10 +268,16 @@ impl Store {
     }
 
     /// Jobs whose deadline is at or before `now_ms`, oldest first.
-    pub async fn due_deadlines(&self, now_ms: u64, limit: usize) -> Result<Vec<String>, StoreError> {
+    pub async fn due_deadlines(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
         let mut c = self.conn().await?;
-        Ok(c.zrangebyscore_limit(self.keys.deadlines(), 0, now_ms, 0, limit as isize)
-            .await?)
+        Ok(
+            c.zrangebyscore_limit(self.keys.deadlines(), 0, now_ms, 0, limit as isize)
+                .await?,
+        )
     }
 
     /// Forget a job's deadline (it ended, or expired from Redis).

@@ -29,7 +29,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut draining: Shutdown) {
             m = all.next() => match m { Some(m) => m, None => return },
             _ = draining.recv() => return,
         };
-        let cmd = String::from_utf8_lossy(&msg.payload).trim().to_ascii_lowercase();
+        let cmd = String::from_utf8_lossy(&msg.payload)
+            .trim()
+            .to_ascii_lowercase();
         let answer = match cmd.as_str() {
             "pause" => {
                 shared.paused.send_replace(true);

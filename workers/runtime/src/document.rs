@@ -24,9 +24,10 @@ pub(crate) async fn resolve(
             bytes: bytes::Bytes::copy_from_slice(&data.0),
         })),
         Source::Object { bucket, key, name } => {
-            let store = js.get_object_store(bucket).await.map_err(|e| {
-                TaskError::temporary(format!("object store bucket {bucket}: {e}"))
-            })?;
+            let store = js
+                .get_object_store(bucket)
+                .await
+                .map_err(|e| TaskError::temporary(format!("object store bucket {bucket}: {e}")))?;
             let mut obj = store.get(key).await.map_err(|e| {
                 use async_nats::jetstream::object_store::GetErrorKind;
                 match e.kind() {
@@ -44,7 +45,11 @@ pub(crate) async fn resolve(
                 .await
                 .map_err(|e| TaskError::temporary(format!("reading object {bucket}/{key}: {e}")))?;
             Ok(Some(Document {
-                name: if name.is_empty() { key.clone() } else { name.clone() },
+                name: if name.is_empty() {
+                    key.clone()
+                } else {
+                    name.clone()
+                },
                 bytes: buf.into(),
             }))
         }

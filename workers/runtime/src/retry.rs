@@ -103,7 +103,10 @@ mod tests {
             Disposition::Retry(d) => d,
             other => panic!("{other:?}"),
         };
-        assert!(first >= p.base && first < Duration::from_millis(400), "{first:?}");
+        assert!(
+            first >= p.base && first < Duration::from_millis(400),
+            "{first:?}"
+        );
         assert!(later > first, "{later:?} vs {first:?}");
         assert!(later <= p.max * 2);
     }

@@ -79,13 +79,18 @@ impl Shared {
 }
 
 /// Run `agent` until `shutdown` fires (or the worker decides to drain itself).
-pub async fn run(agent: Arc<dyn Agent>, cfg: Config, shutdown: Shutdown) -> Result<RunExit, RunError> {
+pub async fn run(
+    agent: Arc<dyn Agent>,
+    cfg: Config,
+    shutdown: Shutdown,
+) -> Result<RunExit, RunError> {
     let kind = agent.kind();
     let instance = cfg.worker.instance_name();
     let mut outer = shutdown.clone();
-    let client = connect::nats_with_retry(&cfg, &format!("daa-{kind}-worker {instance}"), &mut outer)
-        .await
-        .ok_or_else(|| RunError::new(RunErrorKind::Connect))?;
+    let client =
+        connect::nats_with_retry(&cfg, &format!("daa-{kind}-worker {instance}"), &mut outer)
+            .await
+            .ok_or_else(|| RunError::new(RunErrorKind::Connect))?;
     let store = connect::redis_with_retry(&cfg, &mut outer)
         .await
         .ok_or_else(|| RunError::new(RunErrorKind::Connect))?;

@@ -23,7 +23,11 @@ use crate::{document, CancelFlag, TaskContext};
 /// as wedged and drains to be restarted.
 const WEDGE_GRACE: Duration = Duration::from_secs(5);
 
-pub(crate) async fn handle(shared: Arc<Shared>, msg: jetstream::Message, permit: OwnedSemaphorePermit) {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    msg: jetstream::Message,
+    permit: OwnedSemaphorePermit,
+) {
     shared.stats.in_flight.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let failed = process(&shared, msg).await;
@@ -39,7 +43,10 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message) -> bool {
     let (attempt, queue_ms) = match msg.info() {
         Ok(info) => {
             let published_ms = (info.published.unix_timestamp_nanos() / 1_000_000) as u64;
-            (info.delivered.max(1) as u64, now_ms().saturating_sub(published_ms))
+            (
+                info.delivered.max(1) as u64,
+                now_ms().saturating_sub(published_ms),
+            )
         }
         Err(_) => (1, 0),
     };
@@ -206,12 +213,18 @@ fn watch_for_wedge(
 }
 
 async fn publish_result(shared: &Shared, result: &StageResult) -> Result<(), String> {
-    let payload = Encoding::MsgPack.encode(result).map_err(|e| e.to_string())?;
+    let payload = Encoding::MsgPack
+        .encode(result)
+        .map_err(|e| e.to_string())?;
     let mut headers = Encoding::MsgPack.headers();
     headers.insert(MSG_ID_HEADER, result.task_id.as_str());
     let ack = shared
         .js
-        .publish_with_headers(shared.subjects.results(result.agent), headers, payload.into())
+        .publish_with_headers(
+            shared.subjects.results(result.agent),
+            headers,
+            payload.into(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     ack.await.map_err(|e| e.to_string())?;

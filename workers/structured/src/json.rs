@@ -22,8 +22,10 @@
 //!   keys as `""`, a nested value (where the key is a scalar elsewhere) as compact
 //!   JSON. Keys that only ever hold arrays/objects are not columns: their arrays of
 //!   objects are tables of their own, the rest is in the text. An array whose objects
-//!   have no scalar key at all gives no table. The table is named by the array's JSON
-//!   pointer (RFC 6901, e.g. `/3166-1`, `/items/0/tags`; the root array is `""`).
+//!   have no scalar key at all gives no table, nor does one with more than
+//!   [`MAX_COLUMNS`](crate::output::MAX_COLUMNS) columns (with a warning). The table is
+//!   named by the array's JSON pointer (RFC 6901, e.g. `/3166-1`, `/items/0/tags`; the
+//!   root array is `""`).
 //! - Metadata: `top_level_keys` (objects only, at most [`MAX_TOP_LEVEL_KEYS`]), `depth`
 //!   (0 for a scalar, 1 for `[]`/`{}`...), `values` (scalars, nulls included), `arrays`,
 //!   `objects`, `encoding`.
@@ -319,7 +321,7 @@ struct Walker<'a, 'o> {
 impl Walker<'_, '_> {
     fn walk(&mut self, value: &JVal, depth: usize) -> Result<(), TaskError> {
         self.visited += 1;
-        if self.visited % CANCEL_EVERY == 0 {
+        if self.visited.is_multiple_of(CANCEL_EVERY) {
             self.opts.check_cancel()?;
         }
         match value {
@@ -412,7 +414,7 @@ impl Walker<'_, '_> {
                 }
             }
         }
-        if header.is_empty() {
+        if header.is_empty() || !self.budget.admit_width(&self.pointer, header.len()) {
             return;
         }
         let name = self.pointer.clone();
@@ -491,13 +493,16 @@ mod tests {
 
     #[test]
     fn flattens_scalars_in_document_order() {
-        let out = run(br#"{"z": 1, "a": {"b c": [true, null, "x"]}, "e": [], "k.k": "v"}"#)
-            .unwrap();
+        let out =
+            run(br#"{"z": 1, "a": {"b c": [true, null, "x"]}, "e": [], "k.k": "v"}"#).unwrap();
         assert_eq!(
             out.text,
             "z: 1\na[\"b c\"][0]: true\na[\"b c\"][1]: null\na[\"b c\"][2]: x\ne: []\n[\"k.k\"]: v"
         );
-        assert_eq!(out.metadata["top_level_keys"], json!(["z", "a", "e", "k.k"]));
+        assert_eq!(
+            out.metadata["top_level_keys"],
+            json!(["z", "a", "e", "k.k"])
+        );
         assert_eq!(out.metadata["depth"], 3);
         assert_eq!(out.metadata["values"], 5);
         assert_eq!(out.metadata["arrays"], 2);
@@ -567,7 +572,7 @@ mod tests {
         assert_eq!(err.kind, FailureKind::Permanent);
         assert_eq!(
             err.message,
-            "JSON nesting deeper than 3 levels (max_depth) at line 2, column 10"
+            "JSON nesting deeper than 3 levels (max_depth) at line 2, column 9"
         );
     }
 
@@ -578,7 +583,11 @@ mod tests {
         assert_eq!(out.metadata["depth"], 128);
         let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
         let err = run(deep.as_bytes()).unwrap_err();
-        assert!(err.message.contains("deeper than 128 levels"), "{}", err.message);
+        assert!(
+            err.message.contains("deeper than 128 levels"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -612,8 +621,16 @@ mod tests {
             "JSON parse error at line 3, column 7: expected `:`"
         );
         let err = run(b"{\"a\": 1} x").unwrap_err();
-        assert!(err.message.contains("trailing characters"), "{}", err.message);
+        assert!(
+            err.message.contains("trailing characters"),
+            "{}",
+            err.message
+        );
         let err = run(b"[1, 2").unwrap_err();
-        assert!(err.message.starts_with("JSON parse error at line 1"), "{}", err.message);
+        assert!(
+            err.message.starts_with("JSON parse error at line 1"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! - `text`, always (capped at [`Limits::max_text_bytes`], with a warning);
 //! - `tables`, when the job asks for them (`requirements.extract_tables`), each named
-//!   after where it came from (a JSON pointer, an XML element path, `csv`);
+//!   after where it came from (a JSON pointer, an XML element path; a CSV table is the
+//!   whole document and has no name);
 //! - `metadata`, format-specific facts (see each module), always with `encoding`;
 //! - `warnings`, for everything that was recovered from or cut short.
 //!
@@ -21,7 +22,7 @@
 //! permanent [`TaskError`] whose message says what is wrong and where.
 
 use daa_shared::model::{AgentKind, DocKind, Stage, StageOutput, StageTask, TaskError};
-use daa_worker::{Agent, Capabilities, CancelFlag, TaskContext};
+use daa_worker::{Agent, CancelFlag, Capabilities, TaskContext};
 
 mod csv;
 mod json;

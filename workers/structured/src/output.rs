@@ -81,13 +81,18 @@ impl TextSink {
     }
 }
 
-/// The table limits of one document: rows per table and cells over all tables.
+/// Most columns a table may have. Wider "tables" (objects or records with thousands of
+/// distinct keys) are not tables, and would cost `rows x columns` mostly empty cells.
+pub(crate) const MAX_COLUMNS: usize = 1024;
+
+/// The table limits of one document: columns and rows per table, cells over all tables.
 #[derive(Debug)]
 pub(crate) struct TableBudget {
     max_rows: usize,
     max_cells: usize,
     cells: usize,
     rows_cut: Vec<String>,
+    too_wide: Vec<(String, usize)>,
     cells_cut: bool,
 }
 
@@ -99,6 +104,7 @@ impl TableBudget {
             max_cells,
             cells: 0,
             rows_cut: Vec::new(),
+            too_wide: Vec::new(),
             cells_cut: false,
         }
     }
@@ -106,6 +112,16 @@ impl TableBudget {
     /// Whether no further cell fits.
     pub(crate) fn exhausted(&self) -> bool {
         self.cells_cut
+    }
+
+    /// Whether a table named `name` with `columns` columns may be made at all (at most
+    /// [`MAX_COLUMNS`]); records why not when it may not.
+    pub(crate) fn admit_width(&mut self, name: &str, columns: usize) -> bool {
+        if columns > MAX_COLUMNS {
+            self.too_wide.push((name.to_owned(), columns));
+            return false;
+        }
+        true
     }
 
     /// Whether a row of `cells` cells may be added to `table` (named `name`), which
@@ -130,6 +146,12 @@ impl TableBudget {
 
     /// Warnings for what did not fit.
     pub(crate) fn finish(self, warnings: &mut Vec<String>) {
+        for (name, columns) in &self.too_wide {
+            warnings.push(format!(
+                "no table made from {}: {columns} columns, more than {MAX_COLUMNS}",
+                display_name(name)
+            ));
+        }
         for name in &self.rows_cut {
             warnings.push(format!(
                 "table {} has more than {} rows (max_rows); kept the first {}",
@@ -207,6 +229,19 @@ mod tests {
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("\"/a\"") && w[0].contains("max_rows"));
         assert!(w[1].contains("max_cells"));
+    }
+
+    #[test]
+    fn budget_refuses_too_wide_tables() {
+        let mut b = TableBudget::new(10, 10);
+        assert!(b.admit_width("/ok", MAX_COLUMNS));
+        assert!(!b.admit_width("/wide", MAX_COLUMNS + 1));
+        let mut w = Vec::new();
+        b.finish(&mut w);
+        assert_eq!(
+            w,
+            ["no table made from \"/wide\": 1025 columns, more than 1024"]
+        );
     }
 
     #[test]

@@ -24,10 +24,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options<'_>) -> Result<Extracted, Tas
     let mut metadata = Map::new();
     metadata.insert("encoding".into(), json!(decoded.encoding));
     metadata.insert("lines".into(), json!(normalised.lines().count()));
-    metadata.insert(
-        "words".into(),
-        json!(normalised.split_whitespace().count()),
-    );
+    metadata.insert("words".into(), json!(normalised.split_whitespace().count()));
     metadata.insert("had_decode_errors".into(), json!(decoded.had_errors));
     let mut sink = TextSink::new(opts.limits.max_text_bytes);
     sink.push(&normalised);

@@ -1,0 +1,24 @@
+//! `daa bench`: measured figures, each printed beside its reference.
+
+mod fleet;
+
+use daa_shared::config::Config;
+
+/// Arguments of `daa bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Jobs/s and end-to-end latency of small 3-stage structured jobs through the fleet.
+    Fleet(fleet::Args),
+}
+
+pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
+    match args.what {
+        What::Fleet(a) => fleet::run(cfg, a).await,
+    }
+}

@@ -1,0 +1,128 @@
+//! `daa inspect`: the fleet's state in Redis (agents, recent jobs, one job's history).
+
+use anyhow::Context as _;
+use daa_shared::config::Config;
+use daa_shared::model::AgentKind;
+use daa_shared::store::Store;
+use daa_shared::time::now_ms;
+
+/// Arguments of `daa inspect`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    what: What,
+    /// Print as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Live workers per agent type, from their heartbeats.
+    Agents,
+    /// The most recent jobs and their states.
+    Jobs {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One job: state and failed delivery attempts.
+    Job {
+        /// Job id.
+        job_id: String,
+    },
+}
+
+pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
+    let store = Store::connect(&cfg.redis)
+        .await
+        .context("cannot inspect the fleet")?;
+    match args.what {
+        What::Agents => {
+            let mut rows = Vec::new();
+            for kind in AgentKind::ALL {
+                for a in store
+                    .live_agents(kind, cfg.coordinator.liveness_window_ms)
+                    .await?
+                {
+                    rows.push((kind, a));
+                }
+            }
+            if args.json {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|(k, a)| serde_json::json!({"agent": k, "instance": a.instance, "last_beat_ms": a.last_beat_ms, "heartbeat": a.heartbeat}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else if rows.is_empty() {
+                println!("no live workers");
+            } else {
+                println!(
+                    "{:<11} {:<28} {:>8} {:>9} {:>9} {:>7} {:>7} {:>8}",
+                    "AGENT",
+                    "INSTANCE",
+                    "STATE",
+                    "IN-FLIGHT",
+                    "PROCESSED",
+                    "FAILED",
+                    "P99 MS",
+                    "AGE MS"
+                );
+                for (k, a) in rows {
+                    let hb = a.heartbeat.unwrap_or_default();
+                    println!(
+                        "{:<11} {:<28} {:>8} {:>9} {:>9} {:>7} {:>7} {:>8}",
+                        k.as_str(),
+                        a.instance,
+                        hb.state,
+                        hb.in_flight,
+                        hb.processed,
+                        hb.failed,
+                        hb.p99_ms,
+                        now_ms().saturating_sub(a.last_beat_ms)
+                    );
+                }
+            }
+        }
+        What::Jobs { limit } => {
+            for id in store.recent_jobs(limit).await? {
+                let state = store.job_state(&id).await?;
+                let (status, stage) = state
+                    .map(|s| {
+                        (
+                            s.status.to_string(),
+                            s.stage.map(|s| s.to_string()).unwrap_or_default(),
+                        )
+                    })
+                    .unwrap_or_else(|| ("expired".into(), String::new()));
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"job_id": id, "status": status, "stage": stage})
+                    );
+                } else {
+                    println!("{id} {status} {stage}");
+                }
+            }
+        }
+        What::Job { job_id } => {
+            let Some(state) = store.job_state(&job_id).await? else {
+                eprintln!("no job {job_id}");
+                return Ok(1);
+            };
+            let attempts = store.attempts(&job_id).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "job_id": job_id,
+                    "status": state.status,
+                    "stage": state.stage,
+                    "stage_index": state.stage_index,
+                    "error": state.error,
+                    "failed_attempts": attempts.iter().filter_map(|a| serde_json::from_str::<serde_json::Value>(a).ok()).collect::<Vec<_>>(),
+                }))?
+            );
+        }
+    }
+    Ok(0)
+}

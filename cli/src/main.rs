@@ -1,0 +1,83 @@
+//! `daa`: process documents in-process, submit them to the fleet, inspect the fleet's
+//! state in Redis, and benchmark it.
+
+mod bench;
+mod cmd;
+mod fleet;
+mod local;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use daa_shared::config::Config;
+
+/// daa: a document-processing worker fleet.
+#[derive(Debug, Parser)]
+#[command(name = "daa", version, about)]
+struct Cli {
+    /// TOML configuration file (default: $DAA_CONFIG, else built-in defaults).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// NATS URL (overrides the config and DAA_NATS_URL).
+    #[arg(long, global = true)]
+    nats_url: Option<String>,
+    /// Redis URL (overrides the config and DAA_REDIS_URL).
+    #[arg(long, global = true)]
+    redis_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Process documents in-process, with no services (same planner and agents as the fleet).
+    Process(cmd::process::Args),
+    /// Submit documents to the fleet through NATS.
+    Submit(cmd::submit::Args),
+    /// Show a job's state (from Redis).
+    Status(cmd::status::Args),
+    /// Print a job's result document (from Redis).
+    Result(cmd::result::Args),
+    /// Inspect the fleet's state in Redis.
+    Inspect(cmd::inspect::Args),
+    /// Run benchmarks.
+    Bench(bench::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(u) = cli.nats_url {
+        cfg.nats.url = u;
+    }
+    if let Some(u) = cli.redis_url {
+        cfg.redis.url = u;
+    }
+    daa_shared::telemetry::init(&daa_shared::config::LogConfig {
+        filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        ..cfg.log.clone()
+    });
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Process(a) => cmd::process::run(&cfg, a).await,
+            Command::Submit(a) => cmd::submit::run(&cfg, a).await,
+            Command::Status(a) => cmd::status::run(&cfg, a).await,
+            Command::Result(a) => cmd::result::run(&cfg, a).await,
+            Command::Inspect(a) => cmd::inspect::run(&cfg, a).await,
+            Command::Bench(a) => bench::run(&cfg, a).await,
+        }
+    })
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what daa needs and is missing: nats-server, redis-server (Debian packages) and
+# the Python NATS client used by the cross-language test. Safe to run again: it only
+# installs what is not there. Needs root (or sudo) for apt-get.
+set -euo pipefail
+
+need_apt=()
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "deps: installing ${need_apt[*]} with apt-get"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # Debian starts redis-server as a service on install; the project starts its own.
+fi
+
+if ! python3 -c 'import nats' >/dev/null 2>&1; then
+  echo "deps: installing nats-py with pip"
+  python3 -m pip install --quiet nats-py 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages nats-py
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "deps: cargo is missing: install the Rust toolchain (https://rustup.rs) first" >&2
+  exit 1
+fi

@@ -1,0 +1,166 @@
+//! The project's binaries as real child processes.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::NamedTempFile;
+
+/// Which binary, and which NATS user it connects as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `daa-coordinator`.
+    Coordinator,
+    /// `daa-structured-worker`.
+    Structured,
+    /// `daa-quality-worker`.
+    Quality,
+    /// `daa-test-worker` (a structured agent with injected faults; see its source).
+    TestWorker,
+    /// The `daa` CLI.
+    Cli,
+}
+
+impl Role {
+    /// Binary name.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Role::Coordinator => "daa-coordinator",
+            Role::Structured => "daa-structured-worker",
+            Role::Quality => "daa-quality-worker",
+            Role::TestWorker => "daa-test-worker",
+            Role::Cli => "daa",
+        }
+    }
+
+    /// NATS user of the role (see nats.conf).
+    pub fn user(self) -> &'static str {
+        match self {
+            Role::Coordinator => "coordinator",
+            Role::Structured | Role::Quality | Role::TestWorker => "worker",
+            Role::Cli => "client",
+        }
+    }
+
+    /// Its development password (see nats.conf).
+    pub fn password(self) -> &'static str {
+        match self {
+            Role::Coordinator => "daa-coordinator",
+            Role::Structured | Role::Quality | Role::TestWorker => "daa-worker",
+            Role::Cli => "daa-client",
+        }
+    }
+}
+
+/// Where the daa binaries are: `$DAA_BIN_DIR`, else the target directory of this test.
+pub fn bin_path(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("DAA_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+            // target/<profile>/deps/<test> → target/<profile>
+            let mut d = exe.parent().map(PathBuf::from).unwrap_or_default();
+            if d.ends_with("deps") {
+                d.pop();
+            }
+            d
+        }
+    };
+    let p = dir.join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: build the binaries first (cargo build --workspace --bins, as `make test` does)",
+        p.display()
+    );
+    p
+}
+
+/// A running daa process; killed on drop. Its stderr goes to a temp file for diagnosis.
+pub struct DaaProcess {
+    child: Child,
+    role: Role,
+    log: NamedTempFile,
+}
+
+impl DaaProcess {
+    /// Start `role`'s binary with `vars` and `extra` in its environment.
+    pub fn spawn(role: Role, vars: &[(String, String)], extra: &[(&str, &str)]) -> DaaProcess {
+        let log = NamedTempFile::new().unwrap_or_else(|e| panic!("temp file: {e}"));
+        let stderr = log.reopen().unwrap_or_else(|e| panic!("reopen: {e}"));
+        let mut cmd = Command::new(bin_path(role.binary()));
+        cmd.env_remove("DAA_CONFIG")
+            .env(
+                "RUST_LOG",
+                std::env::var("DAA_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", role.binary()));
+        DaaProcess { child, role, log }
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait up to `timeout` for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+}
+
+impl Drop for DaaProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- log of {} (pid {}) ---\n{}",
+                self.role.binary(),
+                self.child.id(),
+                self.log()
+            );
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Private `nats-server` and `redis-server` processes.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::free_port;
+
+/// Wait until the child listens on `port`. `Err(log)` when it exited first (typically:
+/// another test took the port between `free_port` and the bind; the caller retries).
+fn wait_for_port(port: u16, what: &str, child: &mut Child, log: &Path) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!(
+                "{what} exited with {status} before listening:\n{log}"
+            ));
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on port {port} within 20 s");
+}
+
+fn find(bin: &str) -> String {
+    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"] {
+        let p = Path::new(dir).join(bin);
+        if p.exists() {
+            return p.to_string_lossy().into_owned();
+        }
+    }
+    bin.to_owned()
+}
+
+fn launch_nats(dir: &Path, port: u16, monitor_port: u16) -> Child {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../nats.conf");
+    Command::new(find("nats-server"))
+        .arg("-c")
+        .arg(&conf)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-m", &monitor_port.to_string()])
+        .arg("-sd")
+        .arg(dir.join("jetstream"))
+        .arg("-l")
+        .arg(dir.join("nats.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start nats-server (install it: make deps): {e}"))
+}
+
+/// A `nats-server -js` with the project's `nats.conf`, on free ports, in a temp dir.
+pub struct NatsServer {
+    child: Child,
+    port: u16,
+    monitor_port: u16,
+    dir: TempDir,
+}
+
+impl NatsServer {
+    /// Start it and wait until it listens.
+    pub fn start() -> NatsServer {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let mut last = String::new();
+        for _ in 0..5 {
+            let (port, monitor_port) = (free_port(), free_port());
+            let mut child = launch_nats(dir.path(), port, monitor_port);
+            match wait_for_port(
+                port,
+                "nats-server",
+                &mut child,
+                &dir.path().join("nats.log"),
+            ) {
+                Ok(()) => {
+                    return NatsServer {
+                        child,
+                        port,
+                        monitor_port,
+                        dir,
+                    }
+                }
+                Err(e) => last = e,
+            }
+        }
+        panic!("{last}");
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The monitoring port.
+    pub fn monitor_port(&self) -> u16 {
+        self.monitor_port
+    }
+
+    /// Kill the server and start it again on the same port with the same store
+    /// (JetStream file storage survives).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut child = launch_nats(self.dir.path(), self.port, self.monitor_port);
+        let log = self.dir.path().join("nats.log");
+        if let Err(e) = wait_for_port(self.port, "nats-server", &mut child, &log) {
+            panic!("{e}");
+        }
+        self.child = child;
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nats.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `redis-server` on a free port, in a temp dir, append-only file on.
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl RedisServer {
+    /// Start it and wait until it listens.
+    pub fn start() -> RedisServer {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match Self::launch(dir.path(), port) {
+                Ok(child) => return RedisServer { child, port, dir },
+                Err(e) => last = e,
+            }
+        }
+        panic!("{last}");
+    }
+
+    fn launch(dir: &Path, port: u16) -> Result<Child, String> {
+        let log: PathBuf = dir.join("redis.log");
+        let mut child = Command::new(find("redis-server"))
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(dir)
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+            ])
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server (install it: make deps): {e}"));
+        wait_for_port(port, "redis-server", &mut child, &log)?;
+        Ok(child)
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kill and restart on the same port and data directory (the AOF survives).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::launch(self.dir.path(), self.port).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
