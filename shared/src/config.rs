@@ -45,6 +45,9 @@ pub struct Config {
     pub coordinator: CoordinatorConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Per-agent sections (`[agents.web]`, `[agents.pdf]`...), each read and checked by
+    /// its agent with [`Config::agent`] (unknown keys are errors there).
+    pub agents: serde_json::Map<String, serde_json::Value>,
 }
 
 /// NATS connection.
@@ -301,6 +304,16 @@ impl Config {
             .map_err(|e| ConfigError::with_source(ConfigErrorKind::Invalid, e))
     }
 
+    /// The `[agents.<name>]` section as the agent's own config type (defaults when absent).
+    pub fn agent<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
+        match self.agents.get(name) {
+            None => Ok(T::default()),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                ConfigError::with_source(ConfigErrorKind::Invalid, format!("[agents.{name}]: {e}"))
+            }),
+        }
+    }
+
     /// Subject names for this configuration.
     pub fn subjects(&self) -> Subjects {
         Subjects::new(self.nats.prefix.clone())
@@ -346,6 +359,21 @@ mod tests {
             assert!(err.to_string().contains("concurency"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn agent_sections_are_read_by_their_agent() {
+        #[derive(Debug, Default, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields, default)]
+        struct Web {
+            max_redirects: u32,
+        }
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[agents.web]\nmax_redirects = 3\n[agents.pdf]\nbogus = 1").unwrap();
+        let cfg = Config::load(Some(f.path())).unwrap();
+        assert_eq!(cfg.agent::<Web>("web").unwrap(), Web { max_redirects: 3 });
+        assert_eq!(cfg.agent::<Web>("image").unwrap(), Web::default());
+        assert!(cfg.agent::<Web>("pdf").is_err());
     }
 
     #[test]

@@ -1,0 +1,1 @@
+//! The daa pdf agent (being written).

@@ -1,0 +1,1 @@
+//! The daa web agent (being written).
