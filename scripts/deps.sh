@@ -9,6 +9,8 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_a
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+# Reference tools the benchmarks compare against (and the PDF tests' ground truth).
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${need_apt[*]} with apt-get"
@@ -24,6 +26,11 @@ if ! python3 -c 'import nats' >/dev/null 2>&1; then
   python3 -m pip install --quiet nats-py 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages nats-py
 fi
+
+# Optional: the web benchmark compares main content with trafilatura's when present.
+python3 -c 'import trafilatura' >/dev/null 2>&1 \
+  || python3 -m pip install --quiet trafilatura >/dev/null 2>&1 \
+  || echo "deps: trafilatura not installed (only the web benchmark's comparison needs it)"
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "deps: cargo is missing: install the Rust toolchain (https://rustup.rs) first" >&2
