@@ -23,17 +23,19 @@ pub(crate) struct LocalPipeline {
 }
 
 impl LocalPipeline {
-    pub(crate) fn new(_cfg: &Config) -> Self {
+    pub(crate) fn new(cfg: &Config) -> anyhow::Result<Self> {
         let mut agents: HashMap<AgentKind, Arc<dyn Agent>> = HashMap::new();
         agents.insert(
             AgentKind::Structured,
-            Arc::new(daa_structured::StructuredAgent::default()),
+            Arc::new(daa_structured::StructuredAgent::new(
+                cfg.agent("structured")?,
+            )),
         );
         agents.insert(
             AgentKind::Quality,
-            Arc::new(daa_quality::QualityAgent::default()),
+            Arc::new(daa_quality::QualityAgent::new(cfg.agent("quality")?)),
         );
-        Self { agents }
+        Ok(Self { agents })
     }
 
     /// Process one document to its result document.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use async_nats::jetstream;
 use daa_shared::codec::{decode_message, Encoding};
 use daa_shared::model::{ErrorReport, Job, JobStatus, ResultDocument, Stage, StageResult};
-use daa_shared::store::{BeginOutcome, CommitOutcome, CreateOutcome, JobSpec, JobState};
+use daa_shared::store::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec};
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
 
@@ -177,22 +177,18 @@ pub(crate) async fn commit(
 }
 
 /// The completed stages of a job, rebuilt from its committed results.
-pub(crate) async fn completed_stages(
-    ctx: &Ctx,
-    job_id: &str,
-    state: &JobState,
+pub(crate) fn completed_stages(
+    snap: &JobSnapshot,
 ) -> Result<Vec<CompletedStage>, CoordinatorError> {
-    let outputs = ctx.store.outputs(job_id).await?;
     let mut by_stage: BTreeMap<u32, Vec<StageResult>> = BTreeMap::new();
-    for blob in outputs.values() {
+    for blob in snap.outputs.values() {
         let r: StageResult = Encoding::MsgPack.decode(blob)?;
         by_stage.entry(r.stage_index).or_default().push(r);
     }
-    let open = ctx.store.open_tasks(job_id).await? > 0;
     let mut done = Vec::new();
     for (index, mut results) in by_stage {
         // The current stage counts only once every task of it has reported.
-        if i64::from(index) == state.stage_index && open {
+        if i64::from(index) == snap.state.stage_index && snap.open > 0 {
             break;
         }
         results.sort_by(|a, b| a.task_id.cmp(&b.task_id));
@@ -209,16 +205,16 @@ pub(crate) async fn completed_stages(
 /// Open the next stage of the job, or end it. `again` re-publishes what may have been
 /// lost (a redelivery after a crash); JetStream de-duplicates what was not.
 pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), CoordinatorError> {
-    let Some(state) = ctx.store.job_state(job_id).await? else {
+    let Some(snap) = ctx.store.job_snapshot(job_id).await? else {
         return Ok(());
     };
-    if state.status.is_terminal() {
+    if snap.state.status.is_terminal() {
         return Ok(());
     }
-    let Some(spec) = state.spec.clone() else {
+    let Some(spec) = snap.state.spec.clone() else {
         return Ok(());
     };
-    let done = completed_stages(ctx, job_id, &state).await?;
+    let done = completed_stages(&snap)?;
     let now = now_ms();
     match next_stage(&spec, &done, || {
         let mut d = synthesize(&spec, &done, &[], now);

@@ -51,14 +51,14 @@ async fn sweep(ctx: &Ctx) -> Result<(), CoordinatorError> {
 
 /// End a job whose deadline passed.
 async fn expire(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
-    let state = match ctx.store.job_state(job_id).await? {
-        Some(s) if !s.status.is_terminal() => s,
+    let snap = match ctx.store.job_snapshot(job_id).await? {
+        Some(s) if !s.state.status.is_terminal() => s,
         _ => return Ok(ctx.store.remove_deadline(job_id).await?),
     };
-    let Some(spec) = state.spec.clone() else {
+    let Some(spec) = snap.state.spec.clone() else {
         return Ok(ctx.store.remove_deadline(job_id).await?);
     };
-    let done = completed_stages(ctx, job_id, &state).await?;
+    let done = completed_stages(&snap)?;
     let now = now_ms();
     // What the job was waiting for: the stage after the completed ones.
     let waiting = match next_stage(&spec, &done, Default::default) {

@@ -74,10 +74,15 @@ pub(crate) async fn event(
         .publish_with_headers(subjects.job_event(status), headers, payload.into())
         .await
     {
+        // The PubAck is awaited off the job's path: events are a notification, the
+        // job's truth is in Redis.
         Ok(ack) => {
-            if let Err(e) = ack.await {
-                tracing::warn!(%job_id, error = %e, "job event not stored");
-            }
+            let job_id = job_id.to_owned();
+            tokio::spawn(async move {
+                if let Err(e) = ack.await {
+                    tracing::warn!(%job_id, error = %e, "job event not stored");
+                }
+            });
         }
         Err(e) => tracing::warn!(%job_id, error = %e, "job event not published"),
     }

@@ -305,7 +305,10 @@ impl Config {
     }
 
     /// The `[agents.<name>]` section as the agent's own config type (defaults when absent).
-    pub fn agent<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
+    pub fn agent<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, ConfigError> {
         match self.agents.get(name) {
             None => Ok(T::default()),
             Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
@@ -369,7 +372,11 @@ mod tests {
             max_redirects: u32,
         }
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "[agents.web]\nmax_redirects = 3\n[agents.pdf]\nbogus = 1").unwrap();
+        writeln!(
+            f,
+            "[agents.web]\nmax_redirects = 3\n[agents.pdf]\nbogus = 1"
+        )
+        .unwrap();
         let cfg = Config::load(Some(f.path())).unwrap();
         assert_eq!(cfg.agent::<Web>("web").unwrap(), Web { max_redirects: 3 });
         assert_eq!(cfg.agent::<Web>("image").unwrap(), Web::default());

@@ -40,7 +40,7 @@ pub(crate) fn source_of(input: &str) -> anyhow::Result<Source> {
 
 pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
     let requirements = super::parse_requirements(args.require.as_deref())?;
-    let pipeline = LocalPipeline::new(cfg);
+    let pipeline = LocalPipeline::new(cfg)?;
     let mut docs = Vec::new();
     for input in &args.inputs {
         let source = source_of(input)?;

@@ -48,6 +48,17 @@ pub struct JobState {
     pub spec: Option<JobSpec>,
 }
 
+/// A job's state with its committed results, read together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSnapshot {
+    /// The state.
+    pub state: JobState,
+    /// Task id → encoded stage result.
+    pub outputs: HashMap<String, Vec<u8>>,
+    /// Tasks of the current stage without a result.
+    pub open: u64,
+}
+
 /// Result of [`Store::create_job`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -104,22 +115,22 @@ impl Store {
             .encode(spec)
             .map_err(|e| StoreError::with_source(StoreErrorKind::Corrupt, e))?;
         let mut c = self.conn().await?;
-        let out: Vec<redis::Value> = self
-            .scripts
-            .create_job
-            .key(self.keys.job(&spec.job_id))
-            .arg(now_ms())
-            .arg(blob)
-            .arg(spec.deadline_at_ms)
-            .invoke_async(&mut c)
-            .await?;
-        let created = matches!(out.first(), Some(redis::Value::Int(1)));
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(
+            self.scripts
+                .create_job
+                .key(self.keys.job(&spec.job_id))
+                .arg(now_ms())
+                .arg(blob)
+                .arg(spec.deadline_at_ms),
+        )
         // Index entries are idempotent; they live outside the job's hash slot.
-        let _: () = redis::pipe()
-            .zadd(self.keys.deadlines(), &spec.job_id, spec.deadline_at_ms)
-            .zadd(self.keys.jobs_index(), &spec.job_id, spec.created_ms)
-            .query_async(&mut c)
-            .await?;
+        .zadd(self.keys.deadlines(), &spec.job_id, spec.deadline_at_ms)
+        .ignore()
+        .zadd(self.keys.jobs_index(), &spec.job_id, spec.created_ms)
+        .ignore();
+        let (out,): (Vec<redis::Value>,) = self.query_scripted(&mut c, &pipe).await?;
+        let created = matches!(out.first(), Some(redis::Value::Int(1)));
         if created {
             return Ok(CreateOutcome::Created);
         }
@@ -190,48 +201,35 @@ impl Store {
         })
     }
 
-    /// How many tasks of the job's current stage have no result yet.
-    pub async fn open_tasks(&self, job_id: &str) -> Result<u64, StoreError> {
-        let mut c = self.conn().await?;
-        Ok(c.scard(self.keys.job_open(job_id)).await?)
-    }
-
     /// Every committed result of a job: task id → encoded stage result.
     pub async fn outputs(&self, job_id: &str) -> Result<HashMap<String, Vec<u8>>, StoreError> {
         let mut c = self.conn().await?;
         Ok(c.hgetall(self.keys.job_outputs(job_id)).await?)
     }
 
+    /// A job's state, committed results and open task count, in one round trip.
+    pub async fn job_snapshot(&self, job_id: &str) -> Result<Option<JobSnapshot>, StoreError> {
+        let mut c = self.conn().await?;
+        let (h, outputs, open): (HashMap<String, Vec<u8>>, HashMap<String, Vec<u8>>, u64) =
+            redis::pipe()
+                .hgetall(self.keys.job(job_id))
+                .hgetall(self.keys.job_outputs(job_id))
+                .scard(self.keys.job_open(job_id))
+                .query_async(&mut c)
+                .await?;
+        Ok(parse_state(job_id, h)?.map(|state| JobSnapshot {
+            state,
+            outputs,
+            open,
+        }))
+    }
+
     /// Current state of a job, if Redis still knows it.
     pub async fn job_state(&self, job_id: &str) -> Result<Option<JobState>, StoreError> {
         let mut c = self.conn().await?;
         let h: HashMap<String, Vec<u8>> = c.hgetall(self.keys.job(job_id)).await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        let text = |k: &str| h.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
-        let status = text("status")
-            .ok_or_else(|| corrupt(format!("job {job_id} has no status")))?
-            .parse::<JobStatus>()
-            .map_err(corrupt)?;
-        let stage = text("stage")
-            .and_then(|s| serde_json::from_value::<Stage>(serde_json::Value::String(s)).ok());
-        let spec = match h.get("spec") {
-            Some(b) => Some(Encoding::MsgPack.decode::<JobSpec>(b).map_err(corrupt)?),
-            None => None,
-        };
-        Ok(Some(JobState {
-            status,
-            stage_index: text("stage_index")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(-1),
-            stage,
-            updated_ms: text("updated_ms").and_then(|s| s.parse().ok()).unwrap_or(0),
-            error: text("error").filter(|e| !e.is_empty()),
-            spec,
-        }))
+        parse_state(job_id, h)
     }
-
     /// End a job with its encoded result document. True when this call ended it.
     pub async fn finish_job(
         &self,
@@ -242,22 +240,24 @@ impl Store {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut c = self.conn().await?;
-        let code: i64 = self
-            .scripts
-            .finish_job
-            .key(self.keys.job(job_id))
-            .key(self.keys.job_result(job_id))
-            .key(self.keys.job_outputs(job_id))
-            .key(self.keys.job_open(job_id))
-            .key(self.keys.job_attempts(job_id))
-            .arg(status.as_str())
-            .arg(encoded_result)
-            .arg(ttl_ms)
-            .arg(now_ms())
-            .arg(error.unwrap_or(""))
-            .invoke_async(&mut c)
-            .await?;
-        let _: () = c.zrem(self.keys.deadlines(), job_id).await?;
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(
+            self.scripts
+                .finish_job
+                .key(self.keys.job(job_id))
+                .key(self.keys.job_result(job_id))
+                .key(self.keys.job_outputs(job_id))
+                .key(self.keys.job_open(job_id))
+                .key(self.keys.job_attempts(job_id))
+                .arg(status.as_str())
+                .arg(encoded_result)
+                .arg(ttl_ms)
+                .arg(now_ms())
+                .arg(error.unwrap_or("")),
+        )
+        .zrem(self.keys.deadlines(), job_id)
+        .ignore();
+        let (code,): (i64,) = self.query_scripted(&mut c, &pipe).await?;
         Ok(code == 1)
     }
 
@@ -312,4 +312,32 @@ impl Store {
         Ok(c.zrevrange(self.keys.jobs_index(), 0, limit as isize - 1)
             .await?)
     }
+}
+
+fn parse_state(job_id: &str, h: HashMap<String, Vec<u8>>) -> Result<Option<JobState>, StoreError> {
+    if h.is_empty() {
+        return Ok(None);
+    }
+
+    let text = |k: &str| h.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
+    let status = text("status")
+        .ok_or_else(|| corrupt(format!("job {job_id} has no status")))?
+        .parse::<JobStatus>()
+        .map_err(corrupt)?;
+    let stage = text("stage")
+        .and_then(|s| serde_json::from_value::<Stage>(serde_json::Value::String(s)).ok());
+    let spec = match h.get("spec") {
+        Some(b) => Some(Encoding::MsgPack.decode::<JobSpec>(b).map_err(corrupt)?),
+        None => None,
+    };
+    Ok(Some(JobState {
+        status,
+        stage_index: text("stage_index")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(-1),
+        stage,
+        updated_ms: text("updated_ms").and_then(|s| s.parse().ok()).unwrap_or(0),
+        error: text("error").filter(|e| !e.is_empty()),
+        spec,
+    }))
 }

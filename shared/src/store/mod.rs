@@ -18,7 +18,7 @@ use crate::keys::Keys;
 use crate::Error;
 
 pub use agents::{Heartbeat, LiveAgent};
-pub use jobs::{BeginOutcome, CommitOutcome, CreateOutcome, JobSpec, JobState};
+pub use jobs::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec, JobState};
 
 /// What went wrong talking to Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +100,28 @@ impl Store {
     /// A pooled connection, for callers that need raw commands (the CLI's `inspect`).
     pub async fn conn(&self) -> Result<deadpool_redis::Connection, StoreError> {
         Ok(self.pool.get().await?)
+    }
+
+    /// Run a pipeline that invokes scripts by hash (EVALSHA); after a Redis restart the
+    /// script cache is empty, so on NOSCRIPT the scripts are loaded and the pipeline runs
+    /// again (every script is idempotent).
+    pub(crate) async fn query_scripted<T: redis::FromRedisValue>(
+        &self,
+        c: &mut deadpool_redis::Connection,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        match pipe.query_async(c).await {
+            Ok(v) => Ok(v),
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                let mut load = redis::pipe();
+                for s in self.scripts.all() {
+                    load.load_script(s).ignore();
+                }
+                let _: () = load.query_async(c).await?;
+                Ok(pipe.query_async(c).await?)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Round trip to Redis.

@@ -11,6 +11,16 @@ pub(super) struct Scripts {
 }
 
 impl Scripts {
+    pub(super) fn all(&self) -> [&Script; 5] {
+        [
+            &self.create_job,
+            &self.begin_stage,
+            &self.commit_result,
+            &self.finish_job,
+            &self.lease,
+        ]
+    }
+
     pub(super) fn load() -> Self {
         Self {
             create_job: Script::new(include_str!("../../lua/create_job.lua")),
