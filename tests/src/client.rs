@@ -118,6 +118,15 @@ impl Client {
 
     /// Every job event stored so far for `job_id` (read from the events stream).
     pub async fn job_events(&self, job_id: &str) -> Vec<JobEvent> {
+        self.all_job_events()
+            .await
+            .into_iter()
+            .filter(|e| e.job_id == job_id)
+            .collect()
+    }
+
+    /// Every job event stored so far, in stream order.
+    pub async fn all_job_events(&self) -> Vec<JobEvent> {
         use async_nats::jetstream::consumer::{self, DeliverPolicy};
         let stream = self
             .js
@@ -149,9 +158,7 @@ impl Client {
             };
             seen += 1;
             if let Ok((ev, _)) = decode_message::<JobEvent>(m.headers.as_ref(), &m.payload) {
-                if ev.job_id == job_id {
-                    out.push(ev);
-                }
+                out.push(ev);
             }
         }
         out

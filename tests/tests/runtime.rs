@@ -1,0 +1,184 @@
+//! Worker runtime behaviour seen from outside: drain, wedged threads, control messages,
+//! priority lanes, heartbeats.
+
+use std::time::Duration;
+
+use daa_shared::model::{AgentKind, FailureKind, JobStatus, Priority};
+use daa_tests::{eventually, Client, Env, Role};
+
+const CSV: &[u8] = b"k,v\na,1\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_the_task_in_hand_then_exits_cleanly() {
+    let env = Env::start();
+    let _coordinator = env.spawn(Role::Coordinator);
+    let _quality = env.spawn(Role::Quality);
+    let mut slow = env.spawn_with(Role::TestWorker, &[("TESTWORKER_DELAY_MS", "1500")]);
+    let client = env.client().await;
+    let mut job = client.submit(Client::job("a.csv", CSV.to_vec())).await;
+    let store = client.store.clone();
+    eventually(Duration::from_secs(20), "the worker holds the task", || {
+        let store = store.clone();
+        async move {
+            store
+                .live_agents(AgentKind::Structured, 5_000)
+                .await
+                .map(|a| {
+                    a.iter()
+                        .any(|a| a.heartbeat.as_ref().is_some_and(|h| h.in_flight > 0))
+                })
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    let status = tokio::task::spawn_blocking(move || {
+        let s = slow.terminate(Duration::from_secs(20));
+        (s, slow)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        status.0.and_then(|s| s.code()),
+        Some(0),
+        "worker did not drain cleanly"
+    );
+    // It finished the task before leaving: the job completes with no other worker.
+    let doc = job.result(Duration::from_secs(20)).await;
+    assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
+    // And it removed its heartbeat.
+    let live = client
+        .store
+        .live_agents(AgentKind::Structured, 60_000)
+        .await
+        .unwrap();
+    assert!(live.is_empty(), "{live:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_never_returns_times_out_and_the_worker_exits_to_be_restarted() {
+    let mut env = Env::start();
+    env.set("DAA_WORKER_TASK_TIMEOUT_MS", "1000");
+    let _coordinator = env.spawn(Role::Coordinator);
+    let _quality = env.spawn(Role::Quality);
+    let mut hung = env.spawn_with(Role::TestWorker, &[("TESTWORKER_HANG", "1")]);
+    let client = env.client().await;
+    let mut job = client.submit(Client::job("a.csv", CSV.to_vec())).await;
+    let doc = job.result(Duration::from_secs(30)).await;
+    assert_eq!(doc.status, JobStatus::Failed);
+    assert_eq!(doc.errors[0].kind, FailureKind::Timeout);
+    assert!(
+        doc.errors[0].message.contains("hard deadline"),
+        "{}",
+        doc.errors[0].message
+    );
+    // The wedged worker drains and exits with 75 so that its supervisor restarts it.
+    let code = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if !hung.is_running() {
+                return hung
+                    .terminate(Duration::from_secs(1))
+                    .and_then(|s| s.code());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(75));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_worker_resumes_and_serves_high_priority_first() {
+    let mut env = Env::start();
+    env.set("DAA_WORKER_CONCURRENCY", "1");
+    let _coordinator = env.spawn(Role::Coordinator);
+    let _quality = env.spawn(Role::Quality);
+    let _structured = env.spawn(Role::Structured);
+    let client = env.client().await;
+    eventually(Duration::from_secs(10), "structured worker is live", || {
+        let store = client.store.clone();
+        async move {
+            !store
+                .live_agents(AgentKind::Structured, 5_000)
+                .await
+                .unwrap_or_default()
+                .is_empty()
+        }
+    })
+    .await;
+    let answer = client
+        .nats
+        .request(
+            client.subjects.control(AgentKind::Structured, "all"),
+            "pause".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&answer.payload[..], b"paused");
+
+    let mut low = Vec::new();
+    for i in 0..5 {
+        let mut j = Client::job(&format!("low{i}.csv"), CSV.to_vec());
+        j.priority = Priority::Low;
+        low.push(client.submit(j).await);
+    }
+    let mut high = Client::job("high.csv", CSV.to_vec());
+    high.priority = Priority::High;
+    let mut high = client.submit(high).await;
+    // Wait until every extraction task is queued behind the paused worker.
+    let store = client.store.clone();
+    let ids: Vec<String> = low
+        .iter()
+        .map(|j| j.job_id.clone())
+        .chain([high.job_id.clone()])
+        .collect();
+    eventually(
+        Duration::from_secs(20),
+        "all jobs wait in extraction",
+        || {
+            let store = store.clone();
+            let ids = ids.clone();
+            async move {
+                for id in &ids {
+                    match store.job_state(id).await {
+                        Ok(Some(s)) if s.stage == Some(daa_shared::model::Stage::Extraction) => {}
+                        _ => return false,
+                    }
+                }
+                true
+            }
+        },
+    )
+    .await;
+    let answer = client
+        .nats
+        .request(
+            client.subjects.control(AgentKind::Structured, "all"),
+            "resume".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&answer.payload[..], b"running");
+
+    let high_doc = high.result(Duration::from_secs(20)).await;
+    assert_eq!(high_doc.status, JobStatus::Completed);
+    for j in &mut low {
+        assert_eq!(
+            j.result(Duration::from_secs(20)).await.status,
+            JobStatus::Completed
+        );
+    }
+    // Submitted last, served first: the high-priority job completed before every
+    // low-priority job that was waiting with it.
+    let completed: Vec<String> = client
+        .all_job_events()
+        .await
+        .into_iter()
+        .filter(|e| e.status == JobStatus::Completed)
+        .map(|e| e.job_id)
+        .collect();
+    assert_eq!(completed.len(), 6, "{completed:?}");
+    assert_eq!(completed[0], high.job_id, "completion order {completed:?}");
+}
