@@ -140,6 +140,25 @@ pub async fn run(
     });
     tracing::info!(agent = %kind, instance = %shared.instance, concurrency, "worker started");
 
+    // NATS service API: `$SRV.PING|INFO|STATS.daa-<agent>-worker` find every replica.
+    let service = {
+        use async_nats::service::ServiceExt;
+        let caps = serde_json::to_string(&shared.agent.capabilities()).unwrap_or_default();
+        shared
+            .client
+            .service_builder()
+            .description(format!("daa {kind} worker"))
+            .metadata(std::collections::HashMap::from([
+                ("instance".to_owned(), shared.instance.clone()),
+                ("agent".to_owned(), kind.to_string()),
+                ("capabilities".to_owned(), caps),
+                ("concurrency".to_owned(), concurrency.to_string()),
+            ]))
+            .start(format!("daa-{kind}-worker"), env!("CARGO_PKG_VERSION"))
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "NATS service API not available"))
+            .ok()
+    };
     let hb = tokio::spawn(heartbeat::run(shared.clone(), draining.clone()));
     let ctl = tokio::spawn(control::run(shared.clone(), draining.clone()));
     let sem = Arc::new(Semaphore::new(concurrency));
@@ -158,6 +177,9 @@ pub async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(5), sem.acquire_many(all)).await;
     }
     ctl.abort();
+    if let Some(service) = service {
+        let _ = service.stop().await;
+    }
     let _ = hb.await;
     if let Err(e) = shared.store.remove_heartbeat(kind, &shared.instance).await {
         tracing::warn!(error = %e, "could not remove heartbeat");
