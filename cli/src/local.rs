@@ -50,6 +50,7 @@ impl LocalPipeline {
             encoding: Encoding::Json,
             created_ms,
             deadline_at_ms: u64::MAX,
+            trace_id: daa_shared::trace::TraceContext::new_root().trace_id,
         };
         let document = match &spec.source {
             Source::Inline { name, data } => Some(Document {

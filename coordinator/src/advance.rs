@@ -10,6 +10,7 @@ use daa_shared::model::{ErrorReport, Job, JobStatus, ResultDocument, Stage, Stag
 use daa_shared::store::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec};
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
+use daa_shared::trace::TraceContext;
 
 use crate::plan::{next_stage, CompletedStage, Next};
 use crate::publish;
@@ -57,10 +58,13 @@ pub(crate) async fn on_job(
         encoding,
         created_ms,
         deadline_at_ms: created_ms.saturating_add(deadline_ms),
+        trace_id: TraceContext::from_headers(msg.headers.as_ref())
+            .unwrap_or_else(TraceContext::new_root)
+            .trace_id,
     };
     match ctx.store.create_job(&spec).await? {
         CreateOutcome::Created => {
-            tracing::info!(%job_id, "job accepted");
+            tracing::info!(%job_id, trace_id = %spec.trace_id, "job accepted");
             publish::event(&ctx.js, &ctx.subjects, &job_id, JobStatus::Accepted, None).await;
             advance(ctx, &job_id, false).await
         }
@@ -230,7 +234,14 @@ pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), 
             match begun {
                 BeginOutcome::Begun | BeginOutcome::AlreadyBegun => {
                     if begun == BeginOutcome::Begun || again {
-                        publish::tasks(&ctx.js, &ctx.client, &ctx.subjects, &plan.tasks).await?;
+                        publish::tasks(
+                            &ctx.js,
+                            &ctx.client,
+                            &ctx.subjects,
+                            &plan.tasks,
+                            &spec.trace_id,
+                        )
+                        .await?;
                     }
                     if plan.index == 0 && begun == BeginOutcome::Begun {
                         publish::event(&ctx.js, &ctx.subjects, job_id, JobStatus::Running, None)

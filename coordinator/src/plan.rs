@@ -185,6 +185,7 @@ mod tests {
             encoding: Encoding::Json,
             created_ms: 0,
             deadline_at_ms: u64::MAX,
+            trace_id: String::new(),
         }
     }
 

@@ -6,6 +6,7 @@ use async_nats::jetstream;
 use daa_shared::codec::Encoding;
 use daa_shared::model::{JobEvent, JobStatus, ResultDocument, StageTask};
 use daa_shared::subjects::{Subjects, MSG_ID_HEADER, RESULTS_BUCKET};
+use daa_shared::trace::TraceContext;
 
 use crate::service::CoordinatorError;
 
@@ -22,12 +23,15 @@ pub(crate) async fn tasks(
     client: &async_nats::Client,
     subjects: &Subjects,
     tasks: &[StageTask],
+    trace_id: &str,
 ) -> Result<(), CoordinatorError> {
+    let trace = TraceContext::continuing(trace_id);
     let mut acks = Vec::with_capacity(tasks.len());
     for t in tasks {
         let payload = Encoding::MsgPack.encode(t).map_err(nats_err)?;
         let mut headers = Encoding::MsgPack.headers();
         headers.insert(MSG_ID_HEADER, t.task_id.as_str());
+        trace.child().inject(&mut headers);
         let ack = js
             .publish_with_headers(subjects.tasks(t.agent, t.priority), headers, payload.into())
             .await

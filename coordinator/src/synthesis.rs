@@ -176,6 +176,7 @@ mod tests {
             encoding: Encoding::Json,
             created_ms: 1_000,
             deadline_at_ms: u64::MAX,
+            trace_id: String::new(),
         }
     }
 

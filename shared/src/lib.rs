@@ -10,7 +10,8 @@
 //! - [`sniff`]: content type detection from bytes;
 //! - [`config`]: layered configuration (defaults < TOML < `DAA_*` env < flags);
 //! - [`telemetry`]: tracing initialisation;
-//! - [`shutdown`]: the graceful shutdown signal every long-running loop listens to.
+//! - [`shutdown`]: the graceful shutdown signal every long-running loop listens to;
+//! - [`trace`]: W3C `traceparent` propagation through NATS headers.
 //!
 //! See `DESIGN.md` (the architecture contract) and `docs/` for the decisions behind it.
 
@@ -28,5 +29,6 @@ pub mod subjects;
 pub mod telemetry;
 pub mod time;
 pub mod topology;
+pub mod trace;
 
 pub use error::Error;

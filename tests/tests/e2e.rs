@@ -198,3 +198,46 @@ async fn a_json_job_gets_a_json_reply() {
         serde_json::json!([["a", "b"], ["1", "2"], ["3", "4"]])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clients_traceparent_follows_the_job_into_the_workers() {
+    let env = Env::start();
+    let _coordinator = env.spawn(Role::Coordinator);
+    let structured = env.spawn_with(Role::Structured, &[("RUST_LOG", "daa_worker=debug,info")]);
+    let _quality = env.spawn(Role::Quality);
+    let client = env.client().await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let inbox = client.nats.new_inbox();
+    let mut sub = client.nats.subscribe(inbox.clone()).await.unwrap();
+    let mut job = Client::job("t.csv", b"a,b\n1,2\n".to_vec());
+    job.reply_to = Some(inbox);
+    let mut headers = daa_shared::codec::Encoding::MsgPack.headers();
+    headers.insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01").as_str(),
+    );
+    client
+        .js
+        .publish_with_headers(
+            client.subjects.jobs_submit(),
+            headers,
+            daa_shared::codec::Encoding::MsgPack
+                .encode(&job)
+                .unwrap()
+                .into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, futures::StreamExt::next(&mut sub))
+        .await
+        .unwrap()
+        .unwrap();
+    let log = structured.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(trace_id) && l.contains("task finished")),
+        "worker log lacks the trace id:\n{log}"
+    );
+}

@@ -12,6 +12,7 @@ use crate::time::now_ms;
 
 /// What a worker reports every heartbeat.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Heartbeat {
     /// Instance name.
     pub instance: String,
@@ -37,6 +38,12 @@ pub struct Heartbeat {
     pub rss_bytes: u64,
     /// Concurrency limit.
     pub concurrency: u64,
+    /// The agent's own status (`{"state": "ready"}`, `{"state": "degraded", "reason": ..}`).
+    #[serde(default)]
+    pub agent_status: serde_json::Value,
+    /// The agent's own gauges and counters.
+    #[serde(default)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
 /// A worker seen alive.

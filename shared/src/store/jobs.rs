@@ -29,6 +29,9 @@ pub struct JobSpec {
     pub created_ms: u64,
     /// Deadline (Unix ms).
     pub deadline_at_ms: u64,
+    /// W3C trace id of the job (every task and log line of the job carries it).
+    #[serde(default)]
+    pub trace_id: String,
 }
 
 /// A job's current state as stored.
@@ -103,6 +106,9 @@ pub enum CommitOutcome {
     /// The task is not open in the current stage.
     NotOpen,
 }
+
+/// A Redis hash read as field → bytes.
+type Fields = HashMap<String, Vec<u8>>;
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::with_source(StoreErrorKind::Corrupt, what.to_string())
@@ -210,13 +216,12 @@ impl Store {
     /// A job's state, committed results and open task count, in one round trip.
     pub async fn job_snapshot(&self, job_id: &str) -> Result<Option<JobSnapshot>, StoreError> {
         let mut c = self.conn().await?;
-        let (h, outputs, open): (HashMap<String, Vec<u8>>, HashMap<String, Vec<u8>>, u64) =
-            redis::pipe()
-                .hgetall(self.keys.job(job_id))
-                .hgetall(self.keys.job_outputs(job_id))
-                .scard(self.keys.job_open(job_id))
-                .query_async(&mut c)
-                .await?;
+        let (h, outputs, open): (Fields, Fields, u64) = redis::pipe()
+            .hgetall(self.keys.job(job_id))
+            .hgetall(self.keys.job_outputs(job_id))
+            .scard(self.keys.job_open(job_id))
+            .query_async(&mut c)
+            .await?;
         Ok(parse_state(job_id, h)?.map(|state| JobSnapshot {
             state,
             outputs,

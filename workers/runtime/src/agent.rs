@@ -57,6 +57,18 @@ pub struct Capabilities {
     pub kinds: Vec<DocKind>,
 }
 
+/// How an agent feels about taking work, reported in heartbeats.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum AgentStatus {
+    /// Ready for work.
+    Ready,
+    /// Working, but something is off (a dependency is slow, a model fell back...).
+    Degraded(String),
+    /// Cannot take work now; the runtime stops fetching until the agent is ready again.
+    Unavailable(String),
+}
+
 /// A specialist: turns a [`StageTask`] into a [`StageOutput`] or a classified
 /// [`TaskError`].
 ///
@@ -73,6 +85,12 @@ pub trait Agent: Send + Sync + 'static {
 
     /// Run one task.
     fn execute(&self, task: &StageTask, ctx: &TaskContext) -> Result<StageOutput, TaskError>;
+
+    /// Whether the agent can take work. While it answers `Unavailable` the runtime does
+    /// not fetch, so healthy replicas take the work instead.
+    fn status(&self) -> AgentStatus {
+        AgentStatus::Ready
+    }
 
     /// Agent-specific gauges and counters for heartbeats and metrics (name, value).
     fn metrics(&self) -> Vec<(String, f64)> {

@@ -42,6 +42,14 @@ pub(crate) async fn run(
                 _ = draining.recv() => return,
             }
         }
+        // An agent that says it cannot work is not fed (its tasks go to healthy replicas).
+        if let crate::AgentStatus::Unavailable(reason) = shared.agent.status() {
+            tracing::debug!(%reason, "agent unavailable; not fetching");
+            tokio::select! {
+                _ = tokio::time::sleep(idle) => continue,
+                _ = draining.recv() => return,
+            }
+        }
         // Wait for a free slot.
         let free = sem.available_permits();
         if free == 0 {

@@ -27,6 +27,8 @@ pub(crate) fn snapshot(shared: &Shared, draining: bool) -> Heartbeat {
         p99_ms,
         rss_bytes: rss_bytes(),
         concurrency: shared.concurrency as u64,
+        agent_status: serde_json::to_value(shared.agent.status()).unwrap_or_default(),
+        metrics: shared.agent.metrics().into_iter().collect(),
     }
 }
 

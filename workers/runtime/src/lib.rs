@@ -17,6 +17,6 @@ mod run;
 mod stats;
 mod task;
 
-pub use agent::{Agent, CancelFlag, Capabilities, Document, TaskContext};
+pub use agent::{Agent, AgentStatus, CancelFlag, Capabilities, Document, TaskContext};
 pub use main_helper::main;
 pub use run::{run, RunError, RunErrorKind, RunExit};

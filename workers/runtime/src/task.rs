@@ -13,6 +13,7 @@ use daa_shared::model::{
 };
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
+use daa_shared::trace::TraceContext;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::retry::{decide, Disposition};
@@ -28,9 +29,14 @@ pub(crate) async fn handle(
     msg: jetstream::Message,
     permit: OwnedSemaphorePermit,
 ) {
+    use tracing::Instrument as _;
     shared.stats.in_flight.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
-    let failed = process(&shared, msg).await;
+    // One job is one trace: the coordinator's traceparent continues here.
+    let trace =
+        TraceContext::from_headers(msg.headers.as_ref()).unwrap_or_else(TraceContext::new_root);
+    let span = tracing::info_span!("task", trace_id = %trace.trace_id, subject = %msg.subject);
+    let failed = process(&shared, msg, &trace).instrument(span).await;
     shared
         .stats
         .record(started.elapsed().as_millis() as u64, failed);
@@ -39,7 +45,7 @@ pub(crate) async fn handle(
 }
 
 /// Returns whether the task failed.
-async fn process(shared: &Arc<Shared>, msg: jetstream::Message) -> bool {
+async fn process(shared: &Arc<Shared>, msg: jetstream::Message, trace: &TraceContext) -> bool {
     let (attempt, queue_ms) = match msg.info() {
         Ok(info) => {
             let published_ms = (info.published.unix_timestamp_nanos() / 1_000_000) as u64;
@@ -65,6 +71,7 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message) -> bool {
         return false;
     };
     let duration_ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(task_id = %task.task_id, stage = %task.stage, ok = outcome.is_ok(), duration_ms, "task finished");
     let disposition = decide(outcome.as_ref().map(|_| ()), attempt, &shared.policy);
     match disposition {
         Disposition::Retry(delay) => {
@@ -94,7 +101,7 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message) -> bool {
                     }
                 },
             };
-            match publish_result(shared, &result).await {
+            match publish_result(shared, &result, trace).await {
                 Ok(()) => {
                     let kind = if failed { AckKind::Term } else { AckKind::Ack };
                     if let Err(e) = msg.ack_with(kind).await {
@@ -212,12 +219,17 @@ fn watch_for_wedge(
     });
 }
 
-async fn publish_result(shared: &Shared, result: &StageResult) -> Result<(), String> {
+async fn publish_result(
+    shared: &Shared,
+    result: &StageResult,
+    trace: &TraceContext,
+) -> Result<(), String> {
     let payload = Encoding::MsgPack
         .encode(result)
         .map_err(|e| e.to_string())?;
     let mut headers = Encoding::MsgPack.headers();
     headers.insert(MSG_ID_HEADER, result.task_id.as_str());
+    trace.child().inject(&mut headers);
     let ack = shared
         .js
         .publish_with_headers(
