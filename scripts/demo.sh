@@ -29,11 +29,12 @@ trap cleanup EXIT
 "$BIN/daa-coordinator" 2> "$RUN_DIR/logs/coordinator.log" & pids+=($!)
 "$BIN/daa-structured-worker" 2> "$RUN_DIR/logs/structured.log" & pids+=($!)
 "$BIN/daa-quality-worker" 2> "$RUN_DIR/logs/quality.log" & pids+=($!)
+"$BIN/daa-web-worker" 2> "$RUN_DIR/logs/web.log" & pids+=($!)
 
 echo "demo: waiting for the workers' heartbeats"
 for _ in $(seq 1 100); do
   n=$("$BIN/daa" inspect agents --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
-  [ "$n" -ge 2 ] && break
+  [ "$n" -ge 3 ] && break
   sleep 0.2
 done
 "$BIN/daa" inspect agents
@@ -43,6 +44,8 @@ echo "demo: submitting samples/* through NATS and waiting for the results"
 "$BIN/daa" submit --wait samples/* || true
 echo
 echo "demo: the result document of samples/inventory.csv (JSON, as any client gets it):"
-"$BIN/daa" submit --wait --json samples/inventory.csv | python3 -m json.tool | head -60
+"$BIN/daa" submit --wait --json samples/inventory.csv > "$RUN_DIR/inventory.json"
+python3 -m json.tool "$RUN_DIR/inventory.json" | sed -n '1,40p'
+echo "  ... (whole document in $RUN_DIR/inventory.json)"
 echo
 echo "demo: done (logs in $RUN_DIR/logs)"

@@ -24,7 +24,8 @@ up() {
   else
     echo "services: starting nats-server on 127.0.0.1:$NATS_PORT (store $RUN_DIR/jetstream)" >&2
     nats-server -c nats.conf -a 127.0.0.1 -p "$NATS_PORT" -m 0 -sd "$RUN_DIR/jetstream" \
-      -l "$RUN_DIR/nats.log" & echo $! > "$RUN_DIR/nats.pid"
+      -l "$RUN_DIR/nats.log" </dev/null >/dev/null 2>&1 &
+    echo $! > "$RUN_DIR/nats.pid"
     wait_port "$NATS_PORT"
   fi
   if listening "$REDIS_PORT"; then
@@ -33,7 +34,7 @@ up() {
     echo "services: starting redis-server on 127.0.0.1:$REDIS_PORT (dir $RUN_DIR)" >&2
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR" --save "" \
       --appendonly yes --daemonize yes --pidfile "$RUN_DIR/redis.pid" \
-      --logfile "$RUN_DIR/redis.log"
+      --logfile "$RUN_DIR/redis.log" </dev/null >/dev/null 2>&1
     wait_port "$REDIS_PORT"
   fi
   echo "DAA_NATS_URL=nats://127.0.0.1:$NATS_PORT"

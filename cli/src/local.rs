@@ -35,6 +35,13 @@ impl LocalPipeline {
             AgentKind::Quality,
             Arc::new(daa_quality::QualityAgent::new(cfg.agent("quality")?)),
         );
+        agents.insert(
+            AgentKind::Web,
+            Arc::new(
+                daa_web::WebAgent::new(cfg.agent("web")?, None)
+                    .map_err(|e| anyhow::anyhow!("web agent: {e}"))?,
+            ),
+        );
         Ok(Self { agents })
     }
 

@@ -15,6 +15,8 @@ pub enum Role {
     Structured,
     /// `daa-quality-worker`.
     Quality,
+    /// `daa-web-worker`.
+    Web,
     /// `daa-test-worker` (a structured agent with injected faults; see its source).
     TestWorker,
     /// The `daa` CLI.
@@ -28,6 +30,7 @@ impl Role {
             Role::Coordinator => "daa-coordinator",
             Role::Structured => "daa-structured-worker",
             Role::Quality => "daa-quality-worker",
+            Role::Web => "daa-web-worker",
             Role::TestWorker => "daa-test-worker",
             Role::Cli => "daa",
         }
@@ -37,7 +40,7 @@ impl Role {
     pub fn user(self) -> &'static str {
         match self {
             Role::Coordinator => "coordinator",
-            Role::Structured | Role::Quality | Role::TestWorker => "worker",
+            Role::Structured | Role::Quality | Role::Web | Role::TestWorker => "worker",
             Role::Cli => "client",
         }
     }
@@ -46,7 +49,7 @@ impl Role {
     pub fn password(self) -> &'static str {
         match self {
             Role::Coordinator => "daa-coordinator",
-            Role::Structured | Role::Quality | Role::TestWorker => "daa-worker",
+            Role::Structured | Role::Quality | Role::Web | Role::TestWorker => "daa-worker",
             Role::Cli => "daa-client",
         }
     }
