@@ -1,0 +1,1 @@
+//! The daa neural agent (being written).
