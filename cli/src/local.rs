@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use daa_coordinator::plan::{next_stage, CompletedStage, Next};
+use daa_coordinator::plan::{next_stage, CompletedStage, Next, PlanHints};
 use daa_coordinator::synthesis::synthesize;
 use daa_shared::codec::Encoding;
 use daa_shared::config::Config;
@@ -34,6 +34,10 @@ impl LocalPipeline {
         agents.insert(
             AgentKind::Quality,
             Arc::new(daa_quality::QualityAgent::new(cfg.agent("quality")?)),
+        );
+        agents.insert(
+            AgentKind::Pdf,
+            Arc::new(daa_pdf::PdfAgent::new(cfg.agent("pdf")?)),
         );
         agents.insert(
             AgentKind::Web,
@@ -68,7 +72,7 @@ impl LocalPipeline {
         };
         let mut done: Vec<CompletedStage> = Vec::new();
         loop {
-            let plan = next_stage(&spec, &done, || {
+            let plan = next_stage(&spec, &done, &PlanHints::default(), || {
                 let mut d = synthesize(&spec, &done, &[], now_ms());
                 d.status = JobStatus::Running;
                 d

@@ -6,13 +6,15 @@ use std::collections::BTreeMap;
 
 use async_nats::jetstream;
 use daa_shared::codec::{decode_message, Encoding};
-use daa_shared::model::{ErrorReport, Job, JobStatus, ResultDocument, Stage, StageResult};
+use daa_shared::model::{
+    AgentKind, DocKind, ErrorReport, Job, JobStatus, ResultDocument, Stage, StageResult,
+};
 use daa_shared::store::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec};
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
 use daa_shared::trace::TraceContext;
 
-use crate::plan::{next_stage, CompletedStage, Next};
+use crate::plan::{next_stage, validated_kind, CompletedStage, Next, PlanHints};
 use crate::publish;
 use crate::service::{CoordinatorError, Ctx};
 use crate::synthesis::{error_summary, synthesize};
@@ -195,7 +197,7 @@ pub(crate) fn completed_stages(
         if i64::from(index) == snap.state.stage_index && snap.open > 0 {
             break;
         }
-        results.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+        results.sort_by_key(|r| part_of(&r.task_id));
         let stage = results[0].stage;
         done.push(CompletedStage {
             index,
@@ -204,6 +206,42 @@ pub(crate) fn completed_stages(
         });
     }
     Ok(done)
+}
+
+/// The part number at the end of a task id (`<job>.<index>.<stage>.<part>`).
+fn part_of(task_id: &str) -> u32 {
+    task_id
+        .rsplit('.')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What the planner needs to know about the fleet, asked only when it matters (the
+/// extraction of a PDF, which may be split across the live pdf workers' slots).
+pub(crate) async fn hints(ctx: &Ctx, done: &[CompletedStage]) -> PlanHints {
+    let mut hints = PlanHints {
+        pdf_min_pages_per_part: ctx.cfg.coordinator.pdf_split_min_pages,
+        ..PlanHints::default()
+    };
+    if done.len() == 1 && validated_kind(done) == Some(DocKind::Pdf) {
+        if let Ok(live) = ctx
+            .store
+            .live_agents(AgentKind::Pdf, ctx.cfg.coordinator.liveness_window_ms)
+            .await
+        {
+            hints.pdf_slots = live
+                .iter()
+                .map(|a| {
+                    a.heartbeat
+                        .as_ref()
+                        .map_or(1, |h| h.concurrency.max(1) as usize)
+                })
+                .sum::<usize>()
+                .max(1);
+        }
+    }
+    hints
 }
 
 /// Open the next stage of the job, or end it. `again` re-publishes what may have been
@@ -220,7 +258,8 @@ pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), 
     };
     let done = completed_stages(&snap)?;
     let now = now_ms();
-    match next_stage(&spec, &done, || {
+    let hints = hints(ctx, &done).await;
+    match next_stage(&spec, &done, &hints, || {
         let mut d = synthesize(&spec, &done, &[], now);
         d.status = JobStatus::Running;
         d

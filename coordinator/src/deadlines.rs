@@ -11,7 +11,7 @@ use daa_shared::shutdown::Shutdown;
 use daa_shared::time::now_ms;
 
 use crate::advance::{completed_stages, finish};
-use crate::plan::{next_stage, Next};
+use crate::plan::{next_stage, Next, PlanHints};
 use crate::service::{CoordinatorError, Ctx};
 use crate::synthesis::synthesize;
 
@@ -61,7 +61,7 @@ async fn expire(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
     let done = completed_stages(&snap)?;
     let now = now_ms();
     // What the job was waiting for: the stage after the completed ones.
-    let waiting = match next_stage(&spec, &done, Default::default) {
+    let waiting = match next_stage(&spec, &done, &PlanHints::default(), Default::default) {
         Next::Stage(p) => Some((p.stage, p.tasks.first().map(|t| t.agent))),
         Next::Finish => None,
     };

@@ -7,7 +7,7 @@
 //! fails the job. The others are optional: their failure makes the job partial.
 
 use daa_shared::model::{
-    AgentKind, DocKind, Outcome, ResultDocument, Stage, StageResult, StageTask, TaskInput,
+    AgentKind, DocKind, Outcome, Part, ResultDocument, Stage, StageResult, StageTask, TaskInput,
 };
 use daa_shared::store::JobSpec;
 
@@ -49,6 +49,57 @@ pub struct StagePlan {
     pub stage: Stage,
     /// Its tasks.
     pub tasks: Vec<StageTask>,
+}
+
+/// What the planner may know about the fleet when it splits work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanHints {
+    /// Task slots of the live pdf workers (sum of their concurrency).
+    pub pdf_slots: usize,
+    /// A PDF is split only into parts of at least this many pages.
+    pub pdf_min_pages_per_part: u32,
+}
+
+impl Default for PlanHints {
+    fn default() -> Self {
+        Self {
+            pdf_slots: 1,
+            pdf_min_pages_per_part: 32,
+        }
+    }
+}
+
+/// Page ranges (1-based, inclusive) of the parts a PDF of `pages` pages is split into:
+/// as many parts as there are pdf task slots, but none under the minimum size.
+pub fn pdf_parts(pages: u32, hints: &PlanHints) -> Vec<(u32, u32)> {
+    let min = hints.pdf_min_pages_per_part.max(1);
+    let by_size = (pages / min).max(1) as usize;
+    let n = hints.pdf_slots.clamp(1, by_size) as u32;
+    if n <= 1 || pages == 0 {
+        return Vec::new();
+    }
+    let (base, extra) = (pages / n, pages % n);
+    let mut first = 1;
+    (0..n)
+        .map(|i| {
+            let len = base + u32::from(i < extra);
+            let range = (first, first + len - 1);
+            first += len;
+            range
+        })
+        .collect()
+}
+
+/// The page count validation found, if any.
+pub fn validated_page_count(done: &[CompletedStage]) -> Option<u32> {
+    done.iter()
+        .filter(|s| s.stage == Stage::Validation)
+        .flat_map(|s| s.results.iter())
+        .find_map(|r| match &r.outcome {
+            Outcome::Ok(o) => o.metadata.get("page_count").and_then(|v| v.as_u64()),
+            Outcome::Err(_) => None,
+        })
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// Whether a stage's failure fails the whole job.
@@ -97,6 +148,7 @@ pub fn stages_for(spec: &JobSpec) -> Vec<Stage> {
 pub fn next_stage(
     spec: &JobSpec,
     done: &[CompletedStage],
+    hints: &PlanHints,
     synthesized: impl FnOnce() -> ResultDocument,
 ) -> Next {
     if done.iter().any(|s| is_required(s.stage) && s.failed()) {
@@ -134,14 +186,37 @@ pub fn next_stage(
             let Some(agent) = extraction_agent(kind) else {
                 return Next::Finish;
             };
-            vec![task(
+            let whole = task(
                 agent,
                 TaskInput {
                     source: Some(spec.source.clone()),
                     kind: Some(kind),
                     document: None,
                 },
-            )]
+            );
+            let parts = match (kind, validated_page_count(done)) {
+                (DocKind::Pdf, Some(pages)) => pdf_parts(pages, hints),
+                _ => Vec::new(),
+            };
+            if parts.is_empty() {
+                vec![whole]
+            } else {
+                let count = parts.len() as u32;
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (first, last))| StageTask {
+                        task_id: StageTask::make_id(&spec.job_id, index, stage, i as u32),
+                        part: Some(Part {
+                            index: i as u32,
+                            count,
+                            first_page: Some(first),
+                            last_page: Some(last),
+                        }),
+                        ..whole.clone()
+                    })
+                    .collect()
+            }
         }
         Stage::TextProcessing | Stage::Analysis | Stage::Qa | Stage::Synthesis => {
             let agent = if stage == Stage::Qa {
@@ -223,7 +298,7 @@ mod tests {
     #[test]
     fn first_stage_is_validation_by_the_quality_agent() {
         let s = spec(Requirements::default());
-        match next_stage(&s, &[], ResultDocument::default) {
+        match next_stage(&s, &[], &PlanHints::default(), ResultDocument::default) {
             Next::Stage(p) => {
                 assert_eq!(p.stage, Stage::Validation);
                 assert_eq!(p.tasks[0].agent, AgentKind::Quality);
@@ -243,10 +318,46 @@ mod tests {
             (DocKind::Csv, AgentKind::Structured),
             (DocKind::Text, AgentKind::Structured),
         ] {
-            match next_stage(&s, &[validated(kind)], ResultDocument::default) {
+            match next_stage(
+                &s,
+                &[validated(kind)],
+                &PlanHints::default(),
+                ResultDocument::default,
+            ) {
                 Next::Stage(p) => assert_eq!(p.tasks[0].agent, agent, "{kind}"),
                 Next::Finish => panic!("expected extraction"),
             }
+        }
+    }
+
+    #[test]
+    fn large_pdfs_split_by_live_slots_and_minimum_part_size() {
+        let hints = |slots| PlanHints {
+            pdf_slots: slots,
+            pdf_min_pages_per_part: 32,
+        };
+        assert!(pdf_parts(300, &hints(1)).is_empty());
+        assert!(pdf_parts(40, &hints(4)).is_empty(), "parts under 32 pages");
+        assert_eq!(pdf_parts(100, &hints(2)), vec![(1, 50), (51, 100)]);
+        assert_eq!(pdf_parts(65, &hints(8)), vec![(1, 33), (34, 65)]);
+        let parts = pdf_parts(336, &hints(4));
+        assert_eq!(parts.len(), 4);
+        assert_eq!(parts.first().unwrap().0, 1);
+        assert_eq!(parts.last().unwrap().1, 336);
+        assert!(parts.windows(2).all(|w| w[0].1 + 1 == w[1].0));
+
+        let s = spec(Requirements::default());
+        let mut v = validated(DocKind::Pdf);
+        if let Outcome::Ok(o) = &mut v.results[0].outcome {
+            o.metadata.insert("page_count".into(), 100.into());
+        }
+        match next_stage(&s, &[v], &hints(2), ResultDocument::default) {
+            Next::Stage(p) => {
+                assert_eq!(p.tasks.len(), 2);
+                assert_eq!(p.tasks[1].task_id, "j1.1.extraction.1");
+                assert_eq!(p.tasks[1].part.unwrap().first_page, Some(51));
+            }
+            Next::Finish => panic!("expected extraction"),
         }
     }
 
@@ -260,7 +371,12 @@ mod tests {
             Outcome::Err(TaskError::permanent("empty document")),
         );
         assert_eq!(
-            next_stage(&s, &[failed], ResultDocument::default),
+            next_stage(
+                &s,
+                &[failed],
+                &PlanHints::default(),
+                ResultDocument::default
+            ),
             Next::Finish
         );
     }
@@ -299,7 +415,7 @@ mod tests {
             Outcome::Ok(StageOutput::default()),
         );
         let stages = [validated(DocKind::Csv), ex];
-        match next_stage(&s, &stages, || ResultDocument {
+        match next_stage(&s, &stages, &PlanHints::default(), || ResultDocument {
             text: "hello".into(),
             ..Default::default()
         }) {
@@ -317,6 +433,9 @@ mod tests {
             Outcome::Ok(StageOutput::default()),
         );
         let all = [stages[0].clone(), stages[1].clone(), qa];
-        assert_eq!(next_stage(&s, &all, ResultDocument::default), Next::Finish);
+        assert_eq!(
+            next_stage(&s, &all, &PlanHints::default(), ResultDocument::default),
+            Next::Finish
+        );
     }
 }

@@ -121,7 +121,9 @@ pub fn synthesize(
         doc.stages.push(report);
     }
     if had_extraction_text || !text_parts.is_empty() {
-        doc.text = text_parts.join("\n");
+        // Parts of a paged document meet at a page break, as pages do within a part.
+        let sep = if doc.pages.is_empty() { "\n" } else { "\u{c}" };
+        doc.text = text_parts.join(sep);
     }
     doc.pages.sort_by_key(|p| p.number);
     if !warnings.is_empty() {
@@ -263,7 +265,7 @@ mod tests {
         assert_eq!(doc.kind, "pdf");
         assert_eq!(doc.source.name, "a.csv");
         assert_eq!(doc.source.sha256, "ab");
-        assert_eq!(doc.text, "one\ntwo");
+        assert_eq!(doc.text, "one\u{c}two");
         assert_eq!(
             doc.pages.iter().map(|p| p.number).collect::<Vec<_>>(),
             vec![1, 2]

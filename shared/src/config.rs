@@ -232,6 +232,9 @@ pub struct CoordinatorConfig {
     pub http_addr: String,
     /// An agent type counts as live when one of its workers beat within this window.
     pub liveness_window_ms: u64,
+    /// A PDF is split across the live pdf workers' task slots into parts of at least
+    /// this many pages (fewer pages: one task).
+    pub pdf_split_min_pages: u32,
 }
 
 impl Default for CoordinatorConfig {
@@ -241,6 +244,7 @@ impl Default for CoordinatorConfig {
             max_in_flight: 512,
             http_addr: "127.0.0.1:8090".into(),
             liveness_window_ms: 10_000,
+            pdf_split_min_pages: 32,
         }
     }
 }

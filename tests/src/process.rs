@@ -17,6 +17,8 @@ pub enum Role {
     Quality,
     /// `daa-web-worker`.
     Web,
+    /// `daa-pdf-worker`.
+    Pdf,
     /// `daa-test-worker` (a structured agent with injected faults; see its source).
     TestWorker,
     /// The `daa` CLI.
@@ -31,6 +33,7 @@ impl Role {
             Role::Structured => "daa-structured-worker",
             Role::Quality => "daa-quality-worker",
             Role::Web => "daa-web-worker",
+            Role::Pdf => "daa-pdf-worker",
             Role::TestWorker => "daa-test-worker",
             Role::Cli => "daa",
         }
@@ -40,7 +43,7 @@ impl Role {
     pub fn user(self) -> &'static str {
         match self {
             Role::Coordinator => "coordinator",
-            Role::Structured | Role::Quality | Role::Web | Role::TestWorker => "worker",
+            Role::Structured | Role::Quality | Role::Web | Role::Pdf | Role::TestWorker => "worker",
             Role::Cli => "client",
         }
     }
@@ -49,7 +52,9 @@ impl Role {
     pub fn password(self) -> &'static str {
         match self {
             Role::Coordinator => "daa-coordinator",
-            Role::Structured | Role::Quality | Role::Web | Role::TestWorker => "daa-worker",
+            Role::Structured | Role::Quality | Role::Web | Role::Pdf | Role::TestWorker => {
+                "daa-worker"
+            }
             Role::Cli => "daa-client",
         }
     }

@@ -1,6 +1,7 @@
 //! `daa bench`: measured figures, each printed beside its reference.
 
 mod fleet;
+mod pdf;
 mod web;
 
 use daa_shared::config::Config;
@@ -16,6 +17,8 @@ pub(crate) struct Args {
 enum What {
     /// Jobs/s and end-to-end latency of small 3-stage structured jobs through the fleet.
     Fleet(fleet::Args),
+    /// PDF agent vs pdftotext on the same files: pages/s and text similarity.
+    Pdf(pdf::Args),
     /// Pages/s of HTML extraction and similarity of the main content to trafilatura's.
     Web(web::Args),
 }
@@ -24,5 +27,6 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
     match args.what {
         What::Fleet(a) => fleet::run(cfg, a).await,
         What::Web(a) => web::run(cfg, a).await,
+        What::Pdf(a) => pdf::run(cfg, a).await,
     }
 }

@@ -110,7 +110,11 @@ pub(crate) async fn run(_cfg: &daa_shared::config::Config, args: Args) -> anyhow
         "{:<34} {:>6} {agent_rate:>12.1} {ref_rate:>14.1} {:>6.2}x {avg:>10.4}",
         "TOTAL",
         pages_total / repeat as usize,
-        if ref_rate > 0.0 { agent_rate / ref_rate } else { 0.0 }
+        if ref_rate > 0.0 {
+            agent_rate / ref_rate
+        } else {
+            0.0
+        }
     );
     println!(
         "similarity: average {avg:.4}, lowest {min:.4} over {} files (goal: >= 0.97 average, >= 0.90 each); agent/pdftotext pages/s: {:.2}x (goal: >= 1.0x)",

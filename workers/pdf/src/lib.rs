@@ -1,1 +1,173 @@
-//! The daa pdf agent (being written).
+//! The daa pdf agent: text, pages, tables and metadata of PDF documents.
+//!
+//! [`PdfAgent`] implements [`daa_worker::Agent`] for the extraction stage of PDF
+//! documents. lopdf parses the file (cross-reference tables and streams, object streams,
+//! decryption, reconstruction of damaged files); everything after parsing is this
+//! crate's own:
+//!
+//! - `content`: the content-stream interpreter (graphics and text state, form
+//!   XObjects), recording positioned glyphs, ruling lines and image placements;
+//! - `font`: encodings and widths (ToUnicode CMaps, standard encodings with
+//!   `/Differences`, built-in encodings of embedded Type 1 and CFF programs, Type0/CID
+//!   fonts with Identity or embedded CMaps and Adobe's CJK collections, Type 3);
+//! - `layout`: words from glyph positions, blocks and lines, reading order across
+//!   columns;
+//! - `tables`: tables from column alignment and ruling lines;
+//! - `meta`: Info dictionary, XMP, outline, page sizes;
+//! - `decode`, `load`, `pages`: bounded decoding, loading under limits, the page tree.
+//!
+//! # Output
+//!
+//! - `pages`: one [`Page`](daa_shared::model::Page) per extracted page, with its
+//!   absolute number, `ocr: false`, no confidence. A page whose text layer is empty
+//!   still appears (with empty text), so that pages are numbered without gaps.
+//! - `text`: the pages' texts joined with a form feed (`\f`), as pdftotext separates
+//!   pages; within a page, lines end with `\n` and blocks (paragraphs, columns, cells)
+//!   are separated by a blank line. Hyphenation is left as it is printed. Like
+//!   pdftotext, the page frame is the media box: text in the margins outside the crop
+//!   box (printer's marks) is kept.
+//! - `tables` (when the job asks for them): `{page, rows}`.
+//! - `metadata`: `page_count` (of the whole document, also for a part), `pdf_version`,
+//!   `encrypted` (and `encryption` when it was decrypted with the empty user password),
+//!   `info` (Info dictionary), `xmp` (`fields`, `packet`), `page_sizes` (runs of equal
+//!   pages), `outline` (bookmarks with levels and pages; whole-document runs and the
+//!   first part only), `ocr_pending` (`[{page, reason}]`: pages without text but with a
+//!   page-filling image — scanned pages, for the OCR agent), `xref_rebuilt`,
+//!   `truncated_pages` (pages cut short by a limit), `pages_extracted` (for a part).
+//! - `warnings`: everything recovered from (rebuilt xref, bad fonts, limits met,
+//!   scanned pages).
+//!
+//! # Parts
+//!
+//! When the task carries a [`Part`](daa_shared::model::Part) with `first_page` and
+//! `last_page`, only those pages are extracted; numbers stay absolute.
+//!
+//! # Failures
+//!
+//! Input that cannot be read (not a PDF, truncated beyond repair, encrypted with a user
+//! password, more pages or objects than the [`Limits`], an object stream that is a
+//! decompression bomb, a panic inside the parser) is a permanent [`TaskError`] whose
+//! message says why. Limits met while reading a page (a content stream bomb, too many
+//! operators) cut that page short with a warning instead.
+
+use daa_shared::model::{AgentKind, DocKind, Stage, StageOutput, StageTask, TaskError};
+use daa_worker::{Agent, Capabilities, TaskContext};
+
+pub mod bench_support;
+mod content;
+mod decode;
+mod extract;
+mod font;
+mod layout;
+mod limits;
+mod load;
+mod meta;
+mod objects;
+mod pages;
+pub mod similarity;
+mod tables;
+
+pub use limits::Limits;
+
+/// Count the pages of a PDF without extracting anything (loads the object graph under
+/// `limits`). The validation stage uses it so the planner can split large documents.
+pub fn page_count(bytes: &[u8], limits: &Limits) -> Result<u32, TaskError> {
+    let loaded = load::load(bytes, limits)?;
+    let list = pages::pages(&loaded.doc, limits.max_pages, limits.max_depth);
+    Ok(u32::try_from(list.pages.len()).unwrap_or(u32::MAX))
+}
+
+/// The pdf agent.
+#[derive(Debug, Clone, Default)]
+pub struct PdfAgent {
+    limits: Limits,
+}
+
+impl PdfAgent {
+    /// An agent enforcing `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Self { limits }
+    }
+
+    /// The limits this agent enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Extracts `bytes` directly (what [`Agent::execute`] does for a task): `pages`
+    /// restricts the extraction to a 1-based inclusive range, `tables` asks for tables,
+    /// `cancelled` is polled between pages.
+    pub fn extract(
+        &self,
+        bytes: &[u8],
+        pages: Option<(u32, u32)>,
+        tables: bool,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<StageOutput, TaskError> {
+        let req = extract::Request {
+            limits: &self.limits,
+            range: pages,
+            tables,
+            cancelled,
+        };
+        let x = extract::run(bytes, &req)?;
+        let text = x
+            .pages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\u{c}");
+        Ok(StageOutput {
+            text: Some(text),
+            pages: x.pages,
+            tables: x.tables,
+            metadata: x.metadata,
+            warnings: x.warnings,
+            ..StageOutput::default()
+        })
+    }
+}
+
+impl Agent for PdfAgent {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Pdf
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            stages: vec![Stage::Extraction],
+            kinds: vec![DocKind::Pdf],
+        }
+    }
+
+    fn execute(&self, task: &StageTask, ctx: &TaskContext) -> Result<StageOutput, TaskError> {
+        let doc = ctx.document.as_ref().ok_or_else(|| {
+            TaskError::permanent(format!(
+                "task {}: no document bytes were given to the pdf agent \
+                 (the task's source could not be resolved to bytes)",
+                task.task_id
+            ))
+        })?;
+        let range = task.part.and_then(|p| match (p.first_page, p.last_page) {
+            (Some(f), Some(l)) => Some((f, l)),
+            (Some(f), None) => Some((f, u32::MAX)),
+            (None, Some(l)) => Some((1, l)),
+            (None, None) => None,
+        });
+        let cancel = ctx.cancel.clone();
+        let out = self.extract(
+            &doc.bytes,
+            range,
+            task.requirements.extract_tables,
+            &move || cancel.is_cancelled(),
+        )?;
+        tracing::debug!(
+            task_id = %task.task_id,
+            pages = out.pages.len(),
+            tables = out.tables.len(),
+            warnings = out.warnings.len(),
+            "pdf extraction done"
+        );
+        Ok(out)
+    }
+}

@@ -29,6 +29,9 @@ pub struct Limits {
     /// OCR confidence (0..=1) under which QA flags a page in `low_confidence_pages`
     /// (default 0.6).
     pub low_confidence: f32,
+    /// Limits used when validation loads a PDF to count its pages (the pdf agent's
+    /// limits; `[agents.quality.pdf]`).
+    pub pdf: daa_pdf::Limits,
 }
 
 impl Default for Limits {
@@ -37,6 +40,7 @@ impl Default for Limits {
             max_document_bytes: 256 * 1024 * 1024,
             min_text_chars_per_page: 1,
             low_confidence: 0.6,
+            pdf: daa_pdf::Limits::default(),
         }
     }
 }

@@ -152,6 +152,14 @@ pub fn validate_bytes(limits: &Limits, name: &str, bytes: &[u8]) -> Result<Stage
                 warnings.push("PDF has no %%EOF marker: the file may be truncated".to_owned());
                 metadata.insert("truncated".into(), Value::Bool(true));
             }
+            // The page count lets the planner split a large PDF across pdf workers. A
+            // PDF that cannot be loaded is the pdf agent's to judge, not validation's.
+            match daa_pdf::page_count(bytes, &limits.pdf) {
+                Ok(n) => {
+                    metadata.insert("page_count".into(), Value::from(n));
+                }
+                Err(e) => warnings.push(format!("cannot count the PDF's pages: {}", e.message)),
+            }
         }
         DocKind::Unknown => {}
     }

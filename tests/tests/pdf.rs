@@ -1,0 +1,145 @@
+//! PDFs through the fleet: extraction by the pdf worker, a large PDF split into page
+//! ranges across two pdf workers and reassembled in order, and hostile PDFs.
+
+use std::time::Duration;
+
+use daa_shared::model::{AgentKind, FailureKind, JobStatus};
+use daa_tests::{Client, Env, Role};
+
+fn pdf_fixture(name: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workers/pdf/tests/fixtures")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn normalized(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_split_across_two_workers_comes_back_whole_and_in_order() {
+    let mut env = Env::start();
+    env.set("DAA_WORKER_CONCURRENCY", "1");
+    env.set("DAA_COORDINATOR_PDF_SPLIT_MIN_PAGES", "4");
+    let _coordinator = env.spawn(Role::Coordinator);
+    let _quality = env.spawn(Role::Quality);
+    let _pdf1 = env.spawn(Role::Pdf);
+    let _pdf2 = env.spawn(Role::Pdf);
+    let client = env.client().await;
+    daa_tests::eventually(Duration::from_secs(10), "two live pdf workers", || {
+        let store = client.store.clone();
+        async move {
+            store
+                .live_agents(AgentKind::Pdf, 5_000)
+                .await
+                .map(|a| a.len() == 2)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+
+    // dmca.pdf: 18 pages, RC4-encrypted with an empty user password.
+    let mut job = client
+        .submit(Client::job("dmca.pdf", pdf_fixture("dmca.pdf")))
+        .await;
+    let doc = job.result(Duration::from_secs(60)).await;
+    assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
+    assert_eq!(doc.kind, "pdf");
+    let numbers: Vec<u32> = doc.pages.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, (1..=18).collect::<Vec<_>>());
+    // Reassembled text equals pdftotext's, page for page, up to whitespace.
+    let truth = String::from_utf8(pdf_fixture("dmca.pdftotext.txt")).unwrap();
+    let truth_pages: Vec<&str> = truth.split('\u{c}').collect();
+    for (page, want) in doc.pages.iter().zip(truth_pages.iter()) {
+        let (got, want) = (normalized(&page.text), normalized(want));
+        let common = got.split(' ').filter(|w| want.contains(w)).count();
+        let words = want.split(' ').count().max(1);
+        assert!(
+            common * 100 / words >= 90,
+            "page {} differs: {got:.80}",
+            page.number
+        );
+    }
+    assert_eq!(
+        doc.text.matches('\u{c}').count(),
+        17,
+        "pages joined by form feeds"
+    );
+    // Both workers took a part.
+    let live = client
+        .store
+        .live_agents(AgentKind::Pdf, 5_000)
+        .await
+        .unwrap();
+    daa_tests::eventually(
+        Duration::from_secs(5),
+        "both pdf workers report work",
+        || {
+            let store = client.store.clone();
+            async move {
+                store
+                    .live_agents(AgentKind::Pdf, 5_000)
+                    .await
+                    .map(|a| {
+                        a.iter()
+                            .all(|w| w.heartbeat.as_ref().is_some_and(|h| h.processed >= 1))
+                    })
+                    .unwrap_or(false)
+            }
+        },
+    )
+    .await;
+    assert_eq!(live.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pdfs_fail_with_a_reason_and_the_worker_keeps_serving() {
+    let env = Env::start();
+    let _coordinator = env.spawn(Role::Coordinator);
+    let _quality = env.spawn(Role::Quality);
+    let mut pdf = env.spawn(Role::Pdf);
+    let client = env.client().await;
+
+    let refcard = pdf_fixture("debian-refcard-en-a4.pdf");
+    let truncated = refcard[..refcard.len() / 3].to_vec();
+    let mut garbage = refcard.clone();
+    let at = garbage.len() - 1200;
+    garbage[at..at + 600].iter_mut().for_each(|b| *b = b'#');
+    let cases = [
+        ("truncated.pdf", truncated),
+        ("garbage-tail.pdf", garbage),
+        (
+            "not-really.pdf",
+            b"%PDF-1.7\n"
+                .iter()
+                .copied()
+                .chain(std::iter::repeat_n(b'x', 5000))
+                .collect(),
+        ),
+    ];
+    for (name, bytes) in cases {
+        let mut job = client.submit(Client::job(name, bytes)).await;
+        let doc = job.result(Duration::from_secs(60)).await;
+        match doc.status {
+            JobStatus::Failed => {
+                assert!(!doc.errors.is_empty(), "{name}: failed without a reason");
+                assert!(
+                    doc.errors.iter().all(|e| e.kind == FailureKind::Permanent),
+                    "{name}: {:?}",
+                    doc.errors
+                );
+            }
+            // A recoverable file comes back with what could be read and a warning.
+            JobStatus::Completed | JobStatus::Partial => {
+                assert!(!doc.pages.is_empty(), "{name}: no pages");
+            }
+            other => panic!("{name}: {other}"),
+        }
+    }
+    assert!(pdf.is_running(), "the pdf worker died");
+    let mut ok = client.submit(Client::job("refcard.pdf", refcard)).await;
+    let doc = ok.result(Duration::from_secs(60)).await;
+    assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
+    assert!(doc.text.contains("Debian"));
+}

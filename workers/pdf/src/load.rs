@@ -1,0 +1,225 @@
+//! Loading a document with lopdf, under the agent's limits.
+//!
+//! lopdf parses every object eagerly and decodes object streams while loading. Its
+//! object filter hook (a plain `fn`, so the counters live in a thread-local for the
+//! duration of one load) lets the agent count objects against
+//! [`Limits::max_objects`] and decode object streams itself, bounded per stream and in
+//! total, before lopdf sees them. lopdf also rebuilds a damaged or missing
+//! cross-reference table by scanning for objects; when the page tree still does not
+//! load, the agent asks for that rebuild explicitly. A panic inside lopdf becomes a
+//! permanent error.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use daa_shared::model::TaskError;
+use lopdf::{Document, LoadOptions, Object};
+
+use crate::decode::{self, Budget};
+use crate::Limits;
+
+/// A loaded document and what loading it found.
+pub(crate) struct Loaded {
+    /// The document (decrypted when it was encrypted with an empty user password).
+    pub(crate) doc: Document,
+    /// Whether the file was encrypted.
+    pub(crate) encrypted: bool,
+    /// Whether the cross-reference table had to be rebuilt.
+    pub(crate) xref_rebuilt: bool,
+    /// Problems that were recovered from.
+    pub(crate) warnings: Vec<String>,
+}
+
+#[derive(Default)]
+struct LoadState {
+    objects: usize,
+    max_objects: usize,
+    too_many: bool,
+    budget: Option<Budget>,
+    objstm_error: Option<String>,
+}
+
+thread_local! {
+    static STATE: RefCell<LoadState> = RefCell::new(LoadState::default());
+}
+
+fn filter(id: (u32, u16), obj: &mut Object) -> Option<((u32, u16), Object)> {
+    STATE.with(|st| {
+        let mut st = st.borrow_mut();
+        st.objects += 1;
+        if st.objects > st.max_objects {
+            st.too_many = true;
+            return None;
+        }
+        if let Object::Stream(s) = obj {
+            let is_objstm = matches!(s.dict.get(b"Type"), Ok(Object::Name(n)) if n == b"ObjStm");
+            if is_objstm && s.dict.has(b"Filter") {
+                let doc = Document::new();
+                let budget = st.budget.as_mut()?;
+                match decode::decode(&doc, s, budget) {
+                    Ok((data, _)) => {
+                        s.dict.remove(b"Filter");
+                        s.dict.remove(b"DecodeParms");
+                        s.set_content(data);
+                    }
+                    Err(e) => {
+                        if st.objstm_error.is_none() {
+                            st.objstm_error =
+                                Some(format!("object stream {} {} R: {e}", id.0, id.1));
+                        }
+                        return None;
+                    }
+                }
+            }
+        }
+        // lopdf keeps `obj` (mutated in place) for top-level objects and uses the
+        // returned copy for object-stream members. Streams are never members, so they
+        // need no copy.
+        match obj {
+            Object::Stream(_) => Some((id, Object::Null)),
+            other => Some((id, other.clone())),
+        }
+    })
+}
+
+fn page_tree_loaded(doc: &Document) -> bool {
+    let Ok(cat) = doc.catalog() else { return false };
+    let Some(pages) = cat
+        .get(b"Pages")
+        .ok()
+        .and_then(|o| crate::objects::as_dict(doc, o))
+    else {
+        return false;
+    };
+    pages.has(b"Kids") || matches!(pages.get(b"Type"), Ok(Object::Name(n)) if n == b"Page")
+}
+
+fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Document, String> {
+    STATE.with(|st| {
+        *st.borrow_mut() = LoadState {
+            max_objects: limits.max_objects,
+            budget: Some(Budget::new(
+                limits.max_total_decompressed_bytes,
+                limits.max_stream_bytes,
+            )),
+            ..LoadState::default()
+        };
+    });
+    let opts = LoadOptions {
+        filter: Some(filter),
+        max_decompressed_size: Some(limits.max_stream_bytes),
+        force_reconstruct,
+        ..LoadOptions::default()
+    };
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        Document::load_mem_with_options(bytes, opts)
+    }));
+    let (too_many, objstm_error) = STATE.with(|st| {
+        let st = st.borrow();
+        (st.too_many, st.objstm_error.clone())
+    });
+    if too_many {
+        return Err(format!(
+            "the document has more than {} objects (max_objects)",
+            limits.max_objects
+        ));
+    }
+    match res {
+        Err(_) => Err("the PDF parser panicked on this file (malformed structure)".to_string()),
+        Ok(Err(e)) => Err(match objstm_error {
+            Some(o) => format!("{o}; {}", describe(&e)),
+            None => describe(&e),
+        }),
+        Ok(Ok(doc)) => {
+            if let Some(o) = objstm_error {
+                if !page_tree_loaded(&doc) {
+                    return Err(o);
+                }
+            }
+            Ok(doc)
+        }
+    }
+}
+
+fn describe(e: &lopdf::Error) -> String {
+    use lopdf::Error as E;
+    match e {
+        E::Parse(lopdf::ParseError::InvalidFileHeader) => {
+            "not a PDF: no %PDF- header".to_string()
+        }
+        E::Xref(_) => format!(
+            "the cross-reference table and trailer could not be read or rebuilt ({e}); the file is damaged or truncated"
+        ),
+        E::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. }) => format!(
+            "a stream decodes beyond the limit (max_stream_bytes): decompression bomb? ({e})"
+        ),
+        E::Decryption(_) | E::InvalidPassword => format!(
+            "the document is encrypted and cannot be opened without a password ({e})"
+        ),
+        _ => format!("the PDF could not be parsed: {e}"),
+    }
+}
+
+/// Loads `bytes` as a PDF within `limits`.
+pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
+    if bytes.is_empty() {
+        return Err(TaskError::permanent("the document is empty (0 bytes)"));
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(TaskError::permanent(format!(
+            "document is {} bytes, more than the pdf agent's limit of {} bytes (max_bytes)",
+            bytes.len(),
+            limits.max_bytes
+        )));
+    }
+    let head = &bytes[..bytes.len().min(1024)];
+    if !head.windows(5).any(|w| w == b"%PDF-") {
+        return Err(TaskError::permanent(
+            "not a PDF: no %PDF- header in the first 1024 bytes",
+        ));
+    }
+    let mut warnings = Vec::new();
+    let doc = match attempt(bytes, limits, false) {
+        Ok(doc) if page_tree_loaded(&doc) => doc,
+        first => match attempt(bytes, limits, true) {
+            Ok(doc) if page_tree_loaded(&doc) => {
+                warnings.push(
+                    "the cross-reference data did not lead to the page tree; it was rebuilt by scanning the file for objects".to_string(),
+                );
+                doc
+            }
+            second => {
+                let reason = match (first, second) {
+                    (Err(e), _) => e,
+                    (Ok(_), Err(e)) => e,
+                    (Ok(doc), Ok(_)) if doc.trailer.has(b"Encrypt") && doc.encryption_state.is_none() => {
+                        "the document is encrypted with a user password; it cannot be opened without it".to_string()
+                    }
+                    (Ok(_), Ok(_)) => {
+                        "the document has no readable page tree (catalog /Pages missing or damaged)".to_string()
+                    }
+                };
+                return Err(TaskError::permanent(reason));
+            }
+        },
+    };
+    let encrypted = doc.encryption_state.is_some() || doc.trailer.has(b"Encrypt");
+    if doc.trailer.has(b"Encrypt") && doc.encryption_state.is_none() {
+        return Err(TaskError::permanent(
+            "the document is encrypted with a user password; it cannot be opened without it",
+        ));
+    }
+    let xref_rebuilt = doc.xref_recovery.is_some();
+    if xref_rebuilt && warnings.is_empty() {
+        warnings.push(format!(
+            "the cross-reference table was damaged or missing and was rebuilt ({:?})",
+            doc.xref_recovery
+        ));
+    }
+    Ok(Loaded {
+        doc,
+        encrypted,
+        xref_rebuilt,
+        warnings,
+    })
+}

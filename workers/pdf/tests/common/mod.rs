@@ -1,0 +1,132 @@
+//! Small PDFs generated with lopdf's writer for the tests.
+#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+
+use std::io::Write;
+
+use daa_pdf::{Limits, PdfAgent};
+use daa_shared::model::{StageOutput, TaskError};
+use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream};
+
+/// A document under construction.
+pub struct Pdf {
+    pub doc: Document,
+    pub pages_id: ObjectId,
+    pub kids: Vec<Object>,
+    pub fonts: Dictionary,
+    pub xobjects: Dictionary,
+}
+
+pub fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+impl Pdf {
+    pub fn new() -> Self {
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        Pdf {
+            doc,
+            pages_id,
+            kids: Vec::new(),
+            fonts: Dictionary::new(),
+            xobjects: Dictionary::new(),
+        }
+    }
+
+    /// /F1: Helvetica, WinAnsiEncoding, standard widths (no /Widths: core metrics).
+    pub fn helvetica(&mut self) -> &mut Self {
+        let f = self.doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+            "Encoding" => "WinAnsiEncoding",
+        });
+        self.fonts.set("F1", f);
+        self
+    }
+
+    pub fn font(&mut self, name: &str, dict: Dictionary) -> &mut Self {
+        let f = self.doc.add_object(dict);
+        self.fonts.set(name, f);
+        self
+    }
+
+    pub fn stream(&mut self, dict: Dictionary, data: Vec<u8>) -> ObjectId {
+        self.doc.add_object(Stream::new(dict, data))
+    }
+
+    /// A page with `content`, all fonts and XObjects as resources, and `extra` entries.
+    pub fn page_with(&mut self, content: &[u8], extra: Dictionary) -> ObjectId {
+        let c = self
+            .doc
+            .add_object(Stream::new(Dictionary::new(), content.to_vec()));
+        let mut d = dictionary! {
+            "Type" => "Page",
+            "Parent" => self.pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+            "Contents" => c,
+            "Resources" => dictionary! {
+                "Font" => self.fonts.clone(),
+                "XObject" => self.xobjects.clone(),
+            },
+        };
+        for (k, v) in extra.into_iter() {
+            d.set(k, v);
+        }
+        let id = self.doc.add_object(d);
+        self.kids.push(id.into());
+        id
+    }
+
+    pub fn page(&mut self, content: &str) -> ObjectId {
+        self.page_with(content.as_bytes(), Dictionary::new())
+    }
+
+    pub fn finish(&mut self) -> ObjectId {
+        let pages = dictionary! {
+            "Type" => "Pages",
+            "Kids" => self.kids.clone(),
+            "Count" => self.kids.len() as i64,
+        };
+        self.doc
+            .objects
+            .insert(self.pages_id, Object::Dictionary(pages));
+        let cat = self
+            .doc
+            .add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id });
+        self.doc.trailer.set("Root", cat);
+        cat
+    }
+
+    pub fn bytes(mut self) -> Vec<u8> {
+        if !self.doc.trailer.has(b"Root") {
+            self.finish();
+        }
+        let mut out = Vec::new();
+        self.doc.save_to(&mut out).unwrap();
+        out
+    }
+}
+
+pub fn extract(bytes: &[u8]) -> Result<StageOutput, TaskError> {
+    PdfAgent::new(Limits::default()).extract(bytes, None, true, &|| false)
+}
+
+pub fn extract_with(bytes: &[u8], limits: Limits) -> Result<StageOutput, TaskError> {
+    PdfAgent::new(limits).extract(bytes, None, true, &|| false)
+}
+
+/// Text of the single page, whitespace normalised.
+pub fn text1(bytes: &[u8]) -> String {
+    let out = extract(bytes).unwrap();
+    daa_pdf::similarity::normalize(&out.pages[0].text)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}

@@ -1,0 +1,317 @@
+//! Hostile and broken PDFs end as a permanent error or as a partial result with
+//! warnings — never a panic, a hang or unbounded memory — and the agent keeps serving.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{extract, extract_with, fixture, zlib, Pdf};
+use daa_pdf::{Limits, PdfAgent};
+use daa_shared::model::{AgentKind, FailureKind, Part, Requirements, Stage, StageTask, TaskInput};
+use daa_worker::{Agent, Document, TaskContext};
+use lopdf::{dictionary, Object, Stream};
+
+fn bounded<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let r = f();
+    assert!(t.elapsed() < limit, "took {:?}", t.elapsed());
+    r
+}
+
+#[test]
+fn truncated_file_fails_permanently_with_a_reason() {
+    let err = bounded(Duration::from_secs(20), || {
+        extract(&fixture("truncated.pdf"))
+    })
+    .unwrap_err();
+    assert_eq!(err.kind, FailureKind::Permanent);
+    assert!(
+        err.message.contains("cross-reference") || err.message.contains("page tree"),
+        "{err}"
+    );
+}
+
+#[test]
+fn garbage_xref_is_rebuilt_or_fails_cleanly() {
+    match bounded(Duration::from_secs(20), || {
+        extract(&fixture("garbage-xref.pdf"))
+    }) {
+        Ok(out) => {
+            assert!(
+                out.warnings.iter().any(|w| w.contains("rebuilt")),
+                "{:?}",
+                out.warnings
+            );
+            assert_eq!(out.metadata["xref_rebuilt"], true);
+            assert!(out.text.unwrap().contains("Debian"));
+        }
+        Err(e) => assert_eq!(e.kind, FailureKind::Permanent),
+    }
+}
+
+#[test]
+fn not_a_pdf() {
+    for bytes in [
+        &b""[..],
+        b"\x89PNG\r\n\x1a\n0000",
+        b"%PDF-1.4\n garbage \x00\xff trailer << >>",
+    ] {
+        let err = extract(bytes).unwrap_err();
+        assert_eq!(err.kind, FailureKind::Permanent, "{err}");
+    }
+}
+
+#[test]
+fn page_tree_loop() {
+    let mut p = Pdf::new();
+    p.helvetica();
+    p.page("BT /F1 12 Tf 72 700 Td (still here) Tj ET");
+    p.finish();
+    // The root lists itself among its kids; a second node points back at the root.
+    let loop_node = p.doc.add_object(
+        dictionary! { "Type" => "Pages", "Kids" => vec![p.pages_id.into()], "Count" => 1 },
+    );
+    let root = p.doc.get_dictionary_mut(p.pages_id).unwrap();
+    let mut kids = root.get(b"Kids").unwrap().as_array().unwrap().clone();
+    kids.push(Object::Reference(p.pages_id));
+    kids.push(Object::Reference(loop_node));
+    root.set("Kids", kids);
+    let out = bounded(Duration::from_secs(10), || extract(&p.bytes())).unwrap();
+    assert_eq!(out.pages.len(), 1);
+    assert_eq!(out.pages[0].text, "still here");
+    assert!(
+        out.warnings.iter().any(|w| w.contains("cycle")),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn page_tree_of_only_a_loop_has_no_pages() {
+    let mut p = Pdf::new();
+    p.finish();
+    let root = p.doc.get_dictionary_mut(p.pages_id).unwrap();
+    root.set("Kids", vec![Object::Reference(p.pages_id)]);
+    let err = bounded(Duration::from_secs(10), || extract(&p.bytes())).unwrap_err();
+    assert_eq!(err.kind, FailureKind::Permanent);
+}
+
+#[test]
+fn content_stream_deflate_bomb_is_cut() {
+    let mut p = Pdf::new();
+    p.helvetica();
+    p.page("BT /F1 12 Tf 72 700 Td (before the bomb) Tj ET");
+    // 256 MiB of spaces compress to about 256 KiB.
+    let bomb = zlib(&vec![b' '; 256 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    let id = p
+        .doc
+        .add_object(Stream::new(dictionary! { "Filter" => "FlateDecode" }, bomb));
+    let page = p.page("");
+    p.doc.get_dictionary_mut(page).unwrap().set("Contents", id);
+    let limits = Limits {
+        max_stream_bytes: 8 << 20,
+        ..Limits::default()
+    };
+    let out = bounded(Duration::from_secs(30), || extract_with(&p.bytes(), limits)).unwrap();
+    assert_eq!(out.pages.len(), 2);
+    assert_eq!(out.pages[0].text, "before the bomb");
+    assert!(
+        out.warnings.iter().any(|w| w.contains("max_stream_bytes")),
+        "{:?}",
+        out.warnings
+    );
+    assert_eq!(out.metadata["truncated_pages"], serde_json::json!([2]));
+}
+
+#[test]
+fn object_stream_bomb_is_not_inflated() {
+    let mut p = Pdf::new();
+    p.helvetica();
+    p.page("BT /F1 12 Tf 72 700 Td (text) Tj ET");
+    let bomb = zlib(&vec![b'0'; 128 << 20]);
+    p.doc.add_object(Stream::new(
+        dictionary! { "Type" => "ObjStm", "N" => 1, "First" => 4, "Filter" => "FlateDecode" },
+        bomb,
+    ));
+    let limits = Limits {
+        max_stream_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let res = bounded(Duration::from_secs(30), || extract_with(&p.bytes(), limits));
+    match res {
+        Ok(out) => assert_eq!(out.pages[0].text, "text"),
+        Err(e) => assert_eq!(e.kind, FailureKind::Permanent),
+    }
+}
+
+#[test]
+fn forms_that_draw_themselves_or_fan_out() {
+    let mut p = Pdf::new();
+    p.helvetica();
+    // Fm0 draws itself.
+    let fm0 = p.doc.new_object_id();
+    let xo = dictionary! { "Fm0" => fm0 };
+    p.doc.objects.insert(
+        fm0,
+        Object::Stream(Stream::new(
+            dictionary! { "Type" => "XObject", "Subtype" => "Form", "Resources" => dictionary! { "XObject" => xo.clone() } },
+            b"/Fm0 Do".to_vec(),
+        )),
+    );
+    // Fan-out: each level draws the next 64 times, 6 levels deep (64^6 draws).
+    let mut next = p.doc.add_object(Stream::new(
+        dictionary! { "Type" => "XObject", "Subtype" => "Form", "Resources" => dictionary! { "Font" => p.fonts.clone() } },
+        b"BT /F1 1 Tf (x) Tj ET".to_vec(),
+    ));
+    for _ in 0..6 {
+        let body = "/N Do ".repeat(64);
+        next = p.doc.add_object(Stream::new(
+            dictionary! { "Type" => "XObject", "Subtype" => "Form", "Resources" => dictionary! { "XObject" => dictionary! { "N" => next } } },
+            body.into_bytes(),
+        ));
+    }
+    p.xobjects.set("Fm0", fm0);
+    p.xobjects.set("Fan", next);
+    p.page("BT /F1 12 Tf 72 700 Td (visible) Tj ET /Fm0 Do /Fan Do");
+    let limits = Limits {
+        max_operators_per_page: 200_000,
+        ..Limits::default()
+    };
+    let out = bounded(Duration::from_secs(30), || extract_with(&p.bytes(), limits)).unwrap();
+    assert!(out.pages[0].text.starts_with("visible"));
+    assert!(
+        out.warnings.iter().any(|w| w.contains("cycle")),
+        "{:?}",
+        out.warnings
+    );
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("max_operators_per_page")),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn limits_on_bytes_and_pages() {
+    let mut p = Pdf::new();
+    p.helvetica();
+    for _ in 0..5 {
+        p.page("BT /F1 12 Tf 72 700 Td (x) Tj ET");
+    }
+    let bytes = p.bytes();
+    let err = extract_with(
+        &bytes,
+        Limits {
+            max_pages: 3,
+            ..Limits::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.message.contains("max_pages"), "{err}");
+    let err = extract_with(
+        &bytes,
+        Limits {
+            max_bytes: 100,
+            ..Limits::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.message.contains("max_bytes"), "{err}");
+    let err = extract_with(
+        &bytes,
+        Limits {
+            max_objects: 5,
+            ..Limits::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.message.contains("max_objects"), "{err}");
+}
+
+#[test]
+fn mutated_files_never_panic() {
+    // Deterministic byte-level damage to real files: every outcome is a result.
+    let originals = [fixture("dmca.pdf"), fixture("debian-refcard-en-a4.pdf")];
+    let mut seed: u64 = 7;
+    let mut rnd = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let t = Instant::now();
+    for round in 0..24 {
+        let mut b = originals[round % 2].clone();
+        for _ in 0..(1 + rnd() % 40) {
+            let i = rnd() % b.len();
+            b[i] = (rnd() % 256) as u8;
+        }
+        if round % 3 == 0 {
+            let n = b.len();
+            b.truncate(n / 2 + rnd() % (n / 2));
+        }
+        let r = std::panic::catch_unwind(|| extract(&b));
+        assert!(r.is_ok(), "panic on round {round}");
+    }
+    assert!(t.elapsed() < Duration::from_secs(120), "{:?}", t.elapsed());
+}
+
+fn task(part: Option<Part>) -> StageTask {
+    StageTask {
+        v: 1,
+        task_id: "j.1.extraction.0".into(),
+        job_id: "j".into(),
+        stage_index: 1,
+        stage: Stage::Extraction,
+        agent: AgentKind::Pdf,
+        part,
+        priority: Default::default(),
+        requirements: Requirements::default(),
+        input: TaskInput::default(),
+        deadline_at_ms: 0,
+    }
+}
+
+fn ctx(bytes: Vec<u8>) -> TaskContext {
+    TaskContext {
+        document: Some(Document {
+            name: "x.pdf".into(),
+            bytes: bytes.into(),
+        }),
+        ..TaskContext::default()
+    }
+}
+
+#[test]
+fn the_agent_keeps_serving_after_bad_input() {
+    let agent = PdfAgent::default();
+    assert_eq!(agent.kind(), AgentKind::Pdf);
+    assert_eq!(agent.capabilities().stages, vec![Stage::Extraction]);
+    let no_doc = agent
+        .execute(&task(None), &TaskContext::default())
+        .unwrap_err();
+    assert_eq!(no_doc.kind, FailureKind::Permanent);
+    let bad = agent
+        .execute(&task(None), &ctx(fixture("truncated.pdf")))
+        .unwrap_err();
+    assert_eq!(bad.kind, FailureKind::Permanent);
+    let part = Part {
+        index: 1,
+        count: 2,
+        first_page: Some(2),
+        last_page: Some(3),
+    };
+    let out = agent
+        .execute(&task(Some(part)), &ctx(fixture("dmca.pdf")))
+        .unwrap();
+    assert_eq!(
+        out.pages.iter().map(|p| p.number).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(out.metadata["page_count"], 18);
+    assert_eq!(out.metadata["encrypted"], true);
+}
