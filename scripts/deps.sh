@@ -9,6 +9,14 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_a
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+# OCR: libtesseract + leptonica (linked by the image agent), clang for bindgen, English
+# trained data, and the tesseract CLI the OCR benchmark compares against.
+[ -e /usr/include/tesseract/baseapi.h ] || need_apt+=(libtesseract-dev)
+[ -e /usr/include/leptonica/allheaders.h ] || need_apt+=(libleptonica-dev)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || need_apt+=(tesseract-ocr-eng)
+command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 # Reference tools the benchmarks compare against (and the PDF tests' ground truth).
 command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 

@@ -1,0 +1,1 @@
+//! The daa image agent (being written).
