@@ -21,6 +21,8 @@ pub(crate) struct FleetSpec {
     pub(crate) coordinators: usize,
     pub(crate) workers: Vec<(AgentKind, usize)>,
     pub(crate) worker_concurrency: usize,
+    /// Extra `DAA_*` settings for every process.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 fn bin_dir() -> anyhow::Result<PathBuf> {
@@ -49,6 +51,9 @@ impl Fleet {
                 )
                 .stdin(Stdio::null())
                 .stdout(Stdio::null());
+            for (k, v) in &spec.env {
+                cmd.env(k, v);
+            }
             for (k, v) in extra {
                 cmd.env(k, v);
             }

@@ -69,6 +69,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
             (AgentKind::Quality, args.quality),
         ],
         worker_concurrency: args.concurrency,
+        env: Vec::new(),
     };
     let _fleet = if args.no_spawn {
         None

@@ -2,6 +2,7 @@
 
 mod fleet;
 mod pdf;
+mod pdf_fleet;
 mod web;
 
 use daa_shared::config::Config;
@@ -19,6 +20,8 @@ enum What {
     Fleet(fleet::Args),
     /// PDF agent vs pdftotext on the same files: pages/s and text similarity.
     Pdf(pdf::Args),
+    /// One large PDF through the fleet with 1 and 2 pdf workers: the split's speed-up.
+    PdfFleet(pdf_fleet::Args),
     /// Pages/s of HTML extraction and similarity of the main content to trafilatura's.
     Web(web::Args),
 }
@@ -28,5 +31,6 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         What::Fleet(a) => fleet::run(cfg, a).await,
         What::Web(a) => web::run(cfg, a).await,
         What::Pdf(a) => pdf::run(cfg, a).await,
+        What::PdfFleet(a) => pdf_fleet::run(cfg, a).await,
     }
 }

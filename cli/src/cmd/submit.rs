@@ -126,7 +126,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
 }
 
 /// Inline below the limit; above it, the Object Store (claim check, key = sha256).
-async fn source_for(
+pub(crate) async fn source_for(
     cfg: &Config,
     js: &async_nats::jetstream::Context,
     input: &str,
