@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use async_nats::jetstream;
+use daa_shared::claim;
 use daa_shared::codec::{decode_message, Encoding};
 use daa_shared::model::{
     AgentKind, DocKind, ErrorReport, Job, JobStatus, ResultDocument, Stage, StageResult,
@@ -25,8 +26,10 @@ pub(crate) async fn on_job(
     msg: &jetstream::Message,
     redelivered: bool,
 ) -> Result<(), CoordinatorError> {
-    let (job, encoding): (Job, Encoding) = match decode_message(msg.headers.as_ref(), &msg.payload)
-    {
+    let payload = claim::resolve(&ctx.js, msg.headers.as_ref(), &msg.payload)
+        .await
+        .map_err(CoordinatorError::nats)?;
+    let (job, encoding): (Job, Encoding) = match decode_message(msg.headers.as_ref(), &payload) {
         Ok(j) => j,
         Err(e) => return reject_invalid(ctx, msg, &e.to_string()).await,
     };
@@ -75,6 +78,18 @@ pub(crate) async fn on_job(
             // publishing its first stage (this is a redelivery), finish that work.
             if redelivered && !status.is_terminal() {
                 advance(ctx, &job_id, true).await
+            } else if status.is_terminal() && spec.reply_to.is_some() {
+                // A client that resubmits an ended job (say, after losing its first
+                // reply) gets the stored result; the job does not run again.
+                tracing::debug!(%job_id, %status, "resubmitted ended job answered from its result");
+                match ctx.store.result(&job_id).await? {
+                    Some(blob) => {
+                        let doc: ResultDocument = Encoding::MsgPack.decode(&blob)?;
+                        let reply_to = spec.reply_to.as_deref().unwrap_or_default();
+                        publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await
+                    }
+                    None => Ok(()),
+                }
             } else {
                 tracing::debug!(%job_id, %status, "duplicate submission ignored");
                 Ok(())
@@ -140,8 +155,11 @@ pub(crate) async fn on_result(
     msg: &jetstream::Message,
     redelivered: bool,
 ) -> Result<(), CoordinatorError> {
+    let payload = claim::resolve(&ctx.js, msg.headers.as_ref(), &msg.payload)
+        .await
+        .map_err(CoordinatorError::nats)?;
     let (result, enc): (StageResult, Encoding) =
-        match decode_message(msg.headers.as_ref(), &msg.payload) {
+        match decode_message(msg.headers.as_ref(), &payload) {
             Ok(r) => r,
             Err(e) => {
                 // Not ours to interpret; acking drops it, so say so loudly.
@@ -150,7 +168,7 @@ pub(crate) async fn on_result(
             }
         };
     let stored = match enc {
-        Encoding::MsgPack => msg.payload.to_vec(),
+        Encoding::MsgPack => payload.to_vec(),
         Encoding::Json => Encoding::MsgPack.encode(&result)?,
     };
     commit(ctx, &result, &stored, redelivered).await

@@ -3,15 +3,13 @@
 //! or by a second coordinator is absorbed by JetStream's de-duplication.
 
 use async_nats::jetstream;
+use daa_shared::claim;
 use daa_shared::codec::Encoding;
 use daa_shared::model::{JobEvent, JobStatus, ResultDocument, StageTask};
 use daa_shared::subjects::{Subjects, MSG_ID_HEADER, RESULTS_BUCKET};
 use daa_shared::trace::TraceContext;
 
 use crate::service::CoordinatorError;
-
-/// Largest reply published inline; larger results go to the `daa-results` bucket.
-const MAX_INLINE_REPLY: usize = 7 * 1024 * 1024;
 
 fn nats_err(e: impl std::fmt::Display) -> CoordinatorError {
     CoordinatorError::nats(e)
@@ -32,8 +30,17 @@ pub(crate) async fn tasks(
         let mut headers = Encoding::MsgPack.headers();
         headers.insert(MSG_ID_HEADER, t.task_id.as_str());
         trace.child().inject(&mut headers);
+        let payload = claim::prepare(
+            js,
+            client,
+            &format!("task.{}", t.task_id),
+            payload,
+            &mut headers,
+        )
+        .await
+        .map_err(nats_err)?;
         let ack = js
-            .publish_with_headers(subjects.tasks(t.agent, t.priority), headers, payload.into())
+            .publish_with_headers(subjects.tasks(t.agent, t.priority), headers, payload)
             .await
             .map_err(nats_err)?;
         acks.push(ack);
@@ -101,14 +108,10 @@ pub(crate) async fn reply(
     doc: &ResultDocument,
 ) -> Result<(), CoordinatorError> {
     let payload = encoding.encode(doc).map_err(nats_err)?;
-    let payload = if payload.len() > MAX_INLINE_REPLY {
-        let store = js
-            .get_object_store(RESULTS_BUCKET)
-            .await
-            .map_err(nats_err)?;
-        let mut reader: &[u8] = &payload;
-        store
-            .put(doc.job_id.as_str(), &mut reader)
+    // Clients read replies from the documented schema: a result above the server's
+    // max_payload is stored in `daa-results` and the reply points at it.
+    let payload = if payload.len() > claim::inline_limit(client) {
+        claim::put_object(js, client, RESULTS_BUCKET, &doc.job_id, &payload)
             .await
             .map_err(nats_err)?;
         let pointer = serde_json::json!({

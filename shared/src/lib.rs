@@ -3,6 +3,7 @@
 //! `daa-shared` holds what the coordinator, the workers and the CLI must agree on:
 //!
 //! - [`model`]: the wire model (job, stage task, stage result, result document, events);
+//! - [`claim`]: claim checks for payloads above the server's `max_payload`;
 //! - [`codec`]: MessagePack (named fields) and JSON codecs chosen by `Content-Type`;
 //! - [`subjects`] and [`keys`]: every NATS subject and Redis key, built from one prefix;
 //! - [`topology`]: idempotent creation of the JetStream streams and durable consumers;
@@ -15,6 +16,7 @@
 //!
 //! See `DESIGN.md` (the architecture contract) and `docs/` for the decisions behind it.
 
+pub mod claim;
 pub mod codec;
 pub mod config;
 pub mod connect;

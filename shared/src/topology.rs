@@ -200,9 +200,13 @@ pub async fn stream_consumer(
     .await
 }
 
-/// The Object Store bucket for large documents (and the one for large results).
+/// The Object Store buckets: large documents, large results, claim-checked payloads.
 pub async fn ensure_buckets(js: &jetstream::Context) -> Result<(), TopologyError> {
-    for bucket in [DOCUMENTS_BUCKET, RESULTS_BUCKET] {
+    for bucket in [
+        DOCUMENTS_BUCKET,
+        RESULTS_BUCKET,
+        crate::claim::PAYLOADS_BUCKET,
+    ] {
         if js.get_object_store(bucket).await.is_ok() {
             continue;
         }
@@ -210,7 +214,11 @@ pub async fn ensure_buckets(js: &jetstream::Context) -> Result<(), TopologyError
             .create_object_store(jetstream::object_store::Config {
                 bucket: bucket.to_owned(),
                 description: Some("daa claim-check storage".into()),
-                max_age: Duration::from_secs(7 * 24 * 3600),
+                max_age: if bucket == crate::claim::PAYLOADS_BUCKET {
+                    Duration::from_secs(24 * 3600)
+                } else {
+                    Duration::from_secs(7 * 24 * 3600)
+                },
                 storage: StorageType::File,
                 ..Default::default()
             })

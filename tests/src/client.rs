@@ -20,7 +20,8 @@ pub struct Submitted {
 }
 
 impl Submitted {
-    /// Wait for the result document on `reply_to`.
+    /// Wait for the result document on `reply_to` (following a result pointer into the
+    /// Object Store, as clients of large results do).
     pub async fn result(&mut self, timeout: Duration) -> ResultDocument {
         let msg = tokio::time::timeout(timeout, self.sub.next())
             .await

@@ -31,7 +31,15 @@ pub struct Env {
 impl Env {
     /// Start both servers with test-friendly timings (short ack wait, fast heartbeats).
     pub fn start() -> Env {
-        let nats = NatsServer::start();
+        Self::start_with_nats(NatsServer::start())
+    }
+
+    /// Start with a NATS server whose `max_payload` is `bytes` (claim-check tests).
+    pub fn start_with_max_payload(bytes: usize) -> Env {
+        Self::start_with_nats(NatsServer::start_with(&format!("max_payload: {bytes}")))
+    }
+
+    fn start_with_nats(nats: NatsServer) -> Env {
         let redis = RedisServer::start();
         Env {
             nats,

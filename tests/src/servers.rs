@@ -39,7 +39,7 @@ fn find(bin: &str) -> String {
 }
 
 fn launch_nats(dir: &Path, port: u16, monitor_port: u16) -> Child {
-    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../nats.conf");
+    let conf = dir.join("nats.conf");
     Command::new(find("nats-server"))
         .arg("-c")
         .arg(&conf)
@@ -67,7 +67,21 @@ pub struct NatsServer {
 impl NatsServer {
     /// Start it and wait until it listens.
     pub fn start() -> NatsServer {
+        Self::start_with("")
+    }
+
+    /// Start it with extra configuration lines appended to the project's `nats.conf`
+    /// (e.g. `max_payload: 65536` to exercise claim checks).
+    pub fn start_with(extra_conf: &str) -> NatsServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../nats.conf");
+        let base = std::fs::read_to_string(&project)
+            .unwrap_or_else(|e| panic!("{}: {e}", project.display()));
+        std::fs::write(
+            dir.path().join("nats.conf"),
+            format!("{base}\n{extra_conf}\n"),
+        )
+        .unwrap_or_else(|e| panic!("write nats.conf: {e}"));
         let mut last = String::new();
         for _ in 0..5 {
             let (port, monitor_port) = (free_port(), free_port());

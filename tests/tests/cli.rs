@@ -147,3 +147,42 @@ async fn submit_wait_status_result_and_the_object_store_claim_check() {
     let result: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     assert_eq!(result["tables"], docs[1]["tables"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_above_the_servers_max_payload_travel_by_claim_check() {
+    // A server that takes 64 KiB per message: the 874 KB document, the extraction
+    // result, the QA task carrying the synthesized text and the reply all exceed it.
+    let env = Env::start_with_max_payload(64 * 1024);
+    let _coordinator = env.spawn(Role::Coordinator);
+    let _structured = env.spawn(Role::Structured);
+    let _quality = env.spawn(Role::Quality);
+    let client = env.client().await;
+    daa_tests::eventually(Duration::from_secs(10), "buckets", || {
+        let js = client.js.clone();
+        async move { js.get_object_store("daa-payloads").await.is_ok() }
+    })
+    .await;
+    let doc_path = fixture("corpus/json/iso_639-3.json");
+    let vars = env.vars(Role::Cli);
+    let out = tokio::task::spawn_blocking(move || {
+        daa()
+            .envs(vars)
+            .args(["submit", "--wait", "--json"])
+            .arg(&doc_path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(doc["status"], "completed", "{:?}", doc["errors"]);
+    assert_eq!(doc["source"]["bytes"], 874782);
+    assert!(doc["text"].as_str().unwrap().len() > 64 * 1024);
+    assert!(doc["quality"]["score"].as_f64().unwrap() > 0.0);
+}

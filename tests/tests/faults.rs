@@ -54,7 +54,43 @@ async fn same_job_id_twice_is_one_job_with_one_completion_event() {
         .unwrap()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A later resubmission with a reply_to (a client that lost its first reply) is
+    // answered from the stored result without running the job again.
+    let mut late = job.clone();
+    late.job_id = job.job_id.clone();
+    let mut resubmitted = {
+        let reply = client.nats.new_inbox();
+        let sub = client.nats.subscribe(reply.clone()).await.unwrap();
+        late.reply_to = Some(reply);
+        let mut headers = daa_shared::codec::Encoding::MsgPack.headers();
+        headers.insert("Nats-Msg-Id", "yet-another-message-id");
+        client
+            .js
+            .publish_with_headers(
+                client.subjects.jobs_submit(),
+                headers,
+                daa_shared::codec::Encoding::MsgPack
+                    .encode(&late)
+                    .unwrap()
+                    .into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        sub
+    };
+    let again_msg = tokio::time::timeout(
+        Duration::from_secs(10),
+        futures::StreamExt::next(&mut resubmitted),
+    )
+    .await
+    .expect("the resubmission is answered")
+    .unwrap();
+    let (again_doc, _): (daa_shared::model::ResultDocument, _) =
+        daa_shared::codec::decode_message(again_msg.headers.as_ref(), &again_msg.payload).unwrap();
+    assert_eq!(again_doc, doc);
+
     let events = client.job_events(&job.job_id.clone().unwrap()).await;
     let completed = events
         .iter()

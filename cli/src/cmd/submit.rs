@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use daa_shared::codec::{decode_message, Encoding};
+use daa_shared::codec::Encoding;
 use daa_shared::config::Config;
 use daa_shared::model::{Job, Priority, ResultDocument, Source};
 use daa_shared::subjects::{DOCUMENTS_BUCKET, MSG_ID_HEADER};
@@ -113,7 +113,8 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
             continue;
         };
         if i < docs.len() && docs[i].is_none() {
-            let (doc, _): (ResultDocument, _) = decode_message(msg.headers.as_ref(), &msg.payload)?;
+            let doc =
+                daa_shared::claim::reply_document(&js, msg.headers.as_ref(), &msg.payload).await?;
             docs[i] = Some(doc);
             left -= 1;
         }
@@ -135,19 +136,18 @@ pub(crate) async fn source_for(
     let Source::Inline { name, data } = source else {
         return Ok(source);
     };
-    if data.len() <= cfg.nats.inline_limit_bytes {
+    // Inline only what the server accepts in one message.
+    let limit = cfg
+        .nats
+        .inline_limit_bytes
+        .min(daa_shared::claim::inline_limit(&js.client()));
+    if data.len() <= limit {
         return Ok(Source::Inline { name, data });
     }
     let key = hex::encode(sha2::Sha256::digest(&data.0));
-    let store = js
-        .get_object_store(DOCUMENTS_BUCKET)
+    daa_shared::claim::put_object(js, &js.client(), DOCUMENTS_BUCKET, &key, &data.0)
         .await
-        .context("the daa-documents bucket is missing (start daa-coordinator once)")?;
-    let mut reader: &[u8] = &data.0;
-    store
-        .put(key.as_str(), &mut reader)
-        .await
-        .with_context(|| format!("uploading {input} to the object store"))?;
+        .with_context(|| format!("uploading {input} to the object store (start daa-coordinator once to create the bucket)"))?;
     Ok(Source::Object {
         bucket: DOCUMENTS_BUCKET.into(),
         key,

@@ -98,6 +98,9 @@ pub async fn run(
     topology::ensure_streams(&js, &cfg)
         .await
         .map_err(|e| RunError::with_source(RunErrorKind::Topology, e))?;
+    topology::ensure_buckets(&js)
+        .await
+        .map_err(|e| RunError::with_source(RunErrorKind::Topology, e))?;
     let mut consumers = Vec::new();
     for prio in daa_shared::model::Priority::ALL {
         let c = topology::task_consumer(&js, &cfg, kind, prio)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
+use daa_shared::claim;
 use daa_shared::codec::{decode_message, Encoding};
 use daa_shared::model::{
     FailureKind, Outcome, Stage, StageOutput, StageResult, StageTask, TaskError,
@@ -56,7 +57,17 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message, trace: &TraceCon
         }
         Err(_) => (1, 0),
     };
-    let task: StageTask = match decode_message(msg.headers.as_ref(), &msg.payload) {
+    let payload = match claim::resolve(&shared.js, msg.headers.as_ref(), &msg.payload).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "task payload not available yet; handing it back");
+            let _ = msg
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                .await;
+            return true;
+        }
+    };
+    let task: StageTask = match decode_message(msg.headers.as_ref(), &payload) {
         Ok((t, _)) => t,
         Err(e) => {
             dead_letter_undecodable(shared, &msg, &e.to_string()).await;
@@ -230,13 +241,13 @@ async fn publish_result(
     let mut headers = Encoding::MsgPack.headers();
     headers.insert(MSG_ID_HEADER, result.task_id.as_str());
     trace.child().inject(&mut headers);
+    let key = format!("result.{}", result.task_id);
+    let payload = claim::prepare(&shared.js, &shared.client, &key, payload, &mut headers)
+        .await
+        .map_err(|e| e.to_string())?;
     let ack = shared
         .js
-        .publish_with_headers(
-            shared.subjects.results(result.agent),
-            headers,
-            payload.into(),
-        )
+        .publish_with_headers(shared.subjects.results(result.agent), headers, payload)
         .await
         .map_err(|e| e.to_string())?;
     ack.await.map_err(|e| e.to_string())?;

@@ -1,0 +1,181 @@
+//! Claim checks for messages larger than the server's `max_payload`: the payload goes to
+//! the JetStream Object Store bucket `daa-payloads` and the message carries only a
+//! `Daa-Claim: <bucket>/<key>` header. Senders call [`prepare`], receivers [`resolve`];
+//! everything else about the message (subject, headers, de-duplication id) is unchanged.
+//! Objects expire with the bucket's max age (a day).
+
+use async_nats::jetstream;
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use tokio::io::AsyncReadExt;
+
+use crate::Error;
+
+/// Header naming the object that holds a message's payload.
+pub const CLAIM_HEADER: &str = "Daa-Claim";
+/// Bucket of claim-checked payloads.
+pub const PAYLOADS_BUCKET: &str = "daa-payloads";
+/// Room left for headers and protocol overhead under `max_payload`.
+const HEADROOM: usize = 64 * 1024;
+
+/// What went wrong storing or fetching a claim-checked payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimErrorKind {
+    /// The payload could not be stored.
+    #[error("cannot store a large payload in the object store")]
+    Store,
+    /// The payload named by a claim could not be fetched.
+    #[error("cannot fetch a claim-checked payload")]
+    Fetch,
+}
+
+/// Claim-check error.
+pub type ClaimError = Error<ClaimErrorKind>;
+
+/// The largest payload sent inline on this connection.
+pub fn inline_limit(client: &async_nats::Client) -> usize {
+    client
+        .server_info()
+        .max_payload
+        .saturating_sub(HEADROOM)
+        .max(HEADROOM)
+}
+
+/// The payload to publish: `payload` itself when it fits, else an empty payload with a
+/// claim header after storing `payload` under `key`.
+pub async fn prepare(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+    key: &str,
+    payload: Vec<u8>,
+    headers: &mut HeaderMap,
+) -> Result<Bytes, ClaimError> {
+    if payload.len() <= inline_limit(client) {
+        return Ok(payload.into());
+    }
+    put_object(js, client, PAYLOADS_BUCKET, key, &payload).await?;
+    headers.insert(CLAIM_HEADER, format!("{PAYLOADS_BUCKET}/{key}").as_str());
+    Ok(Bytes::new())
+}
+
+/// Store `data` as object `key` in `bucket`, in chunks the server accepts.
+pub async fn put_object(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+) -> Result<(), ClaimError> {
+    let store = js
+        .get_object_store(bucket)
+        .await
+        .map_err(|e| ClaimError::with_source(ClaimErrorKind::Store, format!("{bucket}: {e}")))?;
+    let chunk = inline_limit(client).min(128 * 1024);
+    let meta = jetstream::object_store::ObjectMetadata {
+        name: key.to_owned(),
+        chunk_size: Some(chunk),
+        ..Default::default()
+    };
+    // The object store fills whatever buffer capacity it has, which can exceed the
+    // chunk size after the first chunk: hand it at most `chunk` bytes per read.
+    let mut reader = ChunkedReader { data, max: chunk };
+    store.put(meta, &mut reader).await.map_err(|e| {
+        ClaimError::with_source(ClaimErrorKind::Store, format!("{bucket}/{key}: {e}"))
+    })?;
+    Ok(())
+}
+
+/// The real payload of a message: fetched from the Object Store when it carries a claim.
+pub async fn resolve(
+    js: &jetstream::Context,
+    headers: Option<&HeaderMap>,
+    payload: &Bytes,
+) -> Result<Bytes, ClaimError> {
+    let Some(claim) = headers.and_then(|h| h.get(CLAIM_HEADER)) else {
+        return Ok(payload.clone());
+    };
+    let claim = claim.as_str();
+    let (bucket, key) = claim.split_once('/').ok_or_else(|| {
+        ClaimError::with_source(ClaimErrorKind::Fetch, format!("malformed claim {claim:?}"))
+    })?;
+    let store = js
+        .get_object_store(bucket)
+        .await
+        .map_err(|e| ClaimError::with_source(ClaimErrorKind::Fetch, e))?;
+    let mut obj = store
+        .get(key)
+        .await
+        .map_err(|e| ClaimError::with_source(ClaimErrorKind::Fetch, format!("{claim}: {e}")))?;
+    let mut buf = Vec::with_capacity(obj.info.size);
+    obj.read_to_end(&mut buf)
+        .await
+        .map_err(|e| ClaimError::with_source(ClaimErrorKind::Fetch, format!("{claim}: {e}")))?;
+    Ok(buf.into())
+}
+
+/// Read a job's reply as a result document: inline, or — for a result above the
+/// server's `max_payload` — the `{job_id, status, result: {object: {bucket, key}}}`
+/// pointer followed into the Object Store.
+pub async fn reply_document(
+    js: &jetstream::Context,
+    headers: Option<&HeaderMap>,
+    payload: &Bytes,
+) -> Result<crate::model::ResultDocument, ClaimError> {
+    use crate::codec::decode_message;
+    let fetch_err = |e: String| ClaimError::with_source(ClaimErrorKind::Fetch, e);
+    #[derive(serde::Deserialize)]
+    struct Pointer {
+        result: PointerTarget,
+    }
+    #[derive(serde::Deserialize)]
+    struct PointerTarget {
+        object: ObjectRef,
+    }
+    #[derive(serde::Deserialize)]
+    struct ObjectRef {
+        bucket: String,
+        key: String,
+    }
+    // A pointer has `result.object`; anything else is the document itself.
+    let (p, enc): (Pointer, _) = match decode_message(headers, payload) {
+        Ok(p) => p,
+        Err(_) => {
+            return decode_message(headers, payload)
+                .map(|(doc, _)| doc)
+                .map_err(|e| fetch_err(e.to_string()))
+        }
+    };
+    let store = js
+        .get_object_store(&p.result.object.bucket)
+        .await
+        .map_err(|e| fetch_err(e.to_string()))?;
+    let mut obj = store
+        .get(&p.result.object.key)
+        .await
+        .map_err(|e| fetch_err(e.to_string()))?;
+    let mut buf = Vec::with_capacity(obj.info.size);
+    obj.read_to_end(&mut buf)
+        .await
+        .map_err(|e| fetch_err(e.to_string()))?;
+    enc.decode(&buf).map_err(|e| fetch_err(e.to_string()))
+}
+
+/// An `AsyncRead` over a byte slice that yields at most `max` bytes per read.
+struct ChunkedReader<'a> {
+    data: &'a [u8],
+    max: usize,
+}
+
+impl tokio::io::AsyncRead for ChunkedReader<'_> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = self.max.min(buf.remaining()).min(self.data.len());
+        let (head, rest) = self.data.split_at(n);
+        buf.put_slice(head);
+        self.data = rest;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
