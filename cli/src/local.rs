@@ -35,6 +35,24 @@ impl LocalPipeline {
             AgentKind::Quality,
             Arc::new(daa_quality::QualityAgent::new(cfg.agent("quality")?)),
         );
+        // Agents with a heavy start-up (a model, OCR engines) are built on first use, so
+        // processing a CSV needs neither; if one cannot be built, its documents fail
+        // with the reason.
+        let neural_cfg = cfg.clone();
+        agents.insert(
+            AgentKind::Neural,
+            Arc::new(LazyAgent::new(AgentKind::Neural, move || {
+                daa_neural::NeuralAgent::from_config(&neural_cfg)
+                    .map(|a| Arc::new(a) as Arc<dyn Agent>)
+            })),
+        );
+        let image_cfg: daa_image::ImageConfig = cfg.agent("image")?;
+        agents.insert(
+            AgentKind::Image,
+            Arc::new(LazyAgent::new(AgentKind::Image, move || {
+                daa_image::ImageAgent::new(image_cfg.clone()).map(|a| Arc::new(a) as Arc<dyn Agent>)
+            })),
+        );
         agents.insert(
             AgentKind::Pdf,
             Arc::new(daa_pdf::PdfAgent::new(cfg.agent("pdf")?)),
@@ -126,6 +144,52 @@ impl LocalPipeline {
                 stage: plan.stage,
                 results,
             });
+        }
+    }
+}
+
+type MakeAgent = Box<dyn Fn() -> Result<Arc<dyn Agent>, String> + Send + Sync>;
+
+/// An agent built the first time it is needed.
+struct LazyAgent {
+    kind: AgentKind,
+    make: MakeAgent,
+    built: std::sync::OnceLock<Result<Arc<dyn Agent>, String>>,
+}
+
+impl LazyAgent {
+    fn new(
+        kind: AgentKind,
+        make: impl Fn() -> Result<Arc<dyn Agent>, String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            make: Box::new(make),
+            built: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl Agent for LazyAgent {
+    fn kind(&self) -> AgentKind {
+        self.kind
+    }
+
+    fn capabilities(&self) -> daa_worker::Capabilities {
+        daa_worker::Capabilities::default()
+    }
+
+    fn execute(
+        &self,
+        task: &daa_shared::model::StageTask,
+        ctx: &TaskContext,
+    ) -> Result<daa_shared::model::StageOutput, TaskError> {
+        match self.built.get_or_init(|| (self.make)()) {
+            Ok(agent) => agent.execute(task, ctx),
+            Err(e) => Err(TaskError::new(
+                FailureKind::Unavailable,
+                format!("the {} agent could not start: {e}", self.kind),
+            )),
         }
     }
 }

@@ -19,6 +19,10 @@ pub enum Role {
     Web,
     /// `daa-pdf-worker`.
     Pdf,
+    /// `daa-neural-worker`.
+    Neural,
+    /// `daa-image-worker`.
+    Image,
     /// `daa-test-worker` (a structured agent with injected faults; see its source).
     TestWorker,
     /// The `daa` CLI.
@@ -34,6 +38,8 @@ impl Role {
             Role::Quality => "daa-quality-worker",
             Role::Web => "daa-web-worker",
             Role::Pdf => "daa-pdf-worker",
+            Role::Neural => "daa-neural-worker",
+            Role::Image => "daa-image-worker",
             Role::TestWorker => "daa-test-worker",
             Role::Cli => "daa",
         }
@@ -43,7 +49,13 @@ impl Role {
     pub fn user(self) -> &'static str {
         match self {
             Role::Coordinator => "coordinator",
-            Role::Structured | Role::Quality | Role::Web | Role::Pdf | Role::TestWorker => "worker",
+            Role::Structured
+            | Role::Quality
+            | Role::Web
+            | Role::Pdf
+            | Role::Neural
+            | Role::Image
+            | Role::TestWorker => "worker",
             Role::Cli => "client",
         }
     }
@@ -52,9 +64,13 @@ impl Role {
     pub fn password(self) -> &'static str {
         match self {
             Role::Coordinator => "daa-coordinator",
-            Role::Structured | Role::Quality | Role::Web | Role::Pdf | Role::TestWorker => {
-                "daa-worker"
-            }
+            Role::Structured
+            | Role::Quality
+            | Role::Web
+            | Role::Pdf
+            | Role::Neural
+            | Role::Image
+            | Role::TestWorker => "daa-worker",
             Role::Cli => "daa-client",
         }
     }

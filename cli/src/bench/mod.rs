@@ -1,6 +1,8 @@
 //! `daa bench`: measured figures, each printed beside its reference.
 
+mod embed;
 mod fleet;
+mod ocr;
 mod pdf;
 mod pdf_fleet;
 mod web;
@@ -18,6 +20,10 @@ pub(crate) struct Args {
 enum What {
     /// Jobs/s and end-to-end latency of small 3-stage structured jobs through the fleet.
     Fleet(fleet::Args),
+    /// Embedding throughput (sentences/s, tokens/s) per thread count and batch size.
+    Embed(embed::Args),
+    /// OCR pages/s with 1 and N engines vs the tesseract CLI, with both CERs.
+    Ocr(ocr::Args),
     /// PDF agent vs pdftotext on the same files: pages/s and text similarity.
     Pdf(pdf::Args),
     /// One large PDF through the fleet with 1 and 2 pdf workers: the split's speed-up.
@@ -31,6 +37,8 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         What::Fleet(a) => fleet::run(cfg, a).await,
         What::Web(a) => web::run(cfg, a).await,
         What::Pdf(a) => pdf::run(cfg, a).await,
+        What::Embed(a) => embed::run(cfg, a).await,
+        What::Ocr(a) => ocr::run(cfg, a).await,
         What::PdfFleet(a) => pdf_fleet::run(cfg, a).await,
     }
 }
