@@ -30,11 +30,14 @@ trap cleanup EXIT
 "$BIN/daa-structured-worker" 2> "$RUN_DIR/logs/structured.log" & pids+=($!)
 "$BIN/daa-quality-worker" 2> "$RUN_DIR/logs/quality.log" & pids+=($!)
 "$BIN/daa-web-worker" 2> "$RUN_DIR/logs/web.log" & pids+=($!)
+"$BIN/daa-pdf-worker" 2> "$RUN_DIR/logs/pdf.log" & pids+=($!)
+OMP_THREAD_LIMIT=1 "$BIN/daa-image-worker" 2> "$RUN_DIR/logs/image.log" & pids+=($!)
+"$BIN/daa-neural-worker" 2> "$RUN_DIR/logs/neural.log" & pids+=($!)
 
 echo "demo: waiting for the workers' heartbeats"
 for _ in $(seq 1 100); do
   n=$("$BIN/daa" inspect agents --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
-  [ "$n" -ge 3 ] && break
+  [ "$n" -ge 6 ] && break
   sleep 0.2
 done
 "$BIN/daa" inspect agents
@@ -42,6 +45,10 @@ done
 echo
 echo "demo: submitting samples/* through NATS and waiting for the results"
 "$BIN/daa" submit --wait samples/* || true
+echo
+echo "demo: samples/notes.txt with classification, entities and embeddings (neural worker)"
+"$BIN/daa" submit --wait --require text,classify,entities,embeddings --json samples/notes.txt \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("  class:", d["classification"] and d["classification"]["label"], "| language:", d["language"], "| chunks:", len(d["chunks"]), "| entities:", [(e["kind"], e["text"]) for e in d["entities"]])'
 echo
 echo "demo: the result document of samples/inventory.csv (JSON, as any client gets it):"
 "$BIN/daa" submit --wait --json samples/inventory.csv > "$RUN_DIR/inventory.json"
