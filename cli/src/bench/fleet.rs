@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use daa_shared::codec::{decode_message, Encoding};
+use daa_shared::codec::Encoding;
 use daa_shared::config::Config;
 use daa_shared::model::{AgentKind, Bytes, Job, JobStatus, ResultDocument, Source};
 use daa_shared::store::Store;
@@ -208,7 +208,7 @@ async fn run_phase(
             continue;
         };
         let started = sent.lock().await.get(i).copied().flatten();
-        let (doc, _): (ResultDocument, _) = decode_message(msg.headers.as_ref(), &msg.payload)?;
+        let doc = daa_shared::claim::reply_document(js, msg.headers.as_ref(), &msg.payload).await?;
         window.add_permits(1);
         if let Some(t) = started {
             out.push(Outcome {

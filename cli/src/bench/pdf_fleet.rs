@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use daa_shared::codec::{decode_message, Encoding};
+use daa_shared::codec::Encoding;
 use daa_shared::config::Config;
 use daa_shared::model::{AgentKind, Job, JobStatus, ResultDocument};
 use daa_shared::store::Store;
@@ -65,6 +65,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         }
         let mut times = Vec::new();
         let mut pages = 0;
+        let mut stages = String::new();
         for _ in 0..args.repeat.max(1) {
             let (secs, doc) = one_job(cfg, &client, &js, &input).await?;
             anyhow::ensure!(
@@ -75,6 +76,12 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
             );
             pages = doc.pages.len();
             times.push(secs);
+            stages = doc
+                .stages
+                .iter()
+                .map(|s| format!("{} {} ms", s.stage, s.duration_ms))
+                .collect::<Vec<_>>()
+                .join(", ");
         }
         drop(fleet);
         times.sort_by(f64::total_cmp);
@@ -86,6 +93,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
             times.len(),
             pages as f64 / median
         );
+        println!("    longest task per stage: {stages}");
     }
     println!("goal: >= 1.7x with 2 workers");
     Ok(0)
@@ -125,6 +133,6 @@ async fn one_job(
         .context("no result within 600 s")?
         .context("subscription closed")?;
     let secs = started.elapsed().as_secs_f64();
-    let (doc, _): (ResultDocument, _) = decode_message(msg.headers.as_ref(), &msg.payload)?;
+    let doc = daa_shared::claim::reply_document(js, msg.headers.as_ref(), &msg.payload).await?;
     Ok((secs, doc))
 }
