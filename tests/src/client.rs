@@ -100,6 +100,29 @@ impl Client {
         Submitted { job_id, sub }
     }
 
+    /// Publish `job` in `encoding` with exactly the given headers (besides
+    /// `Content-Type`), as a client in another language might; returns the PubAck.
+    pub async fn publish_with(
+        &self,
+        job: &Job,
+        encoding: Encoding,
+        headers: &[(&str, &str)],
+    ) -> async_nats::jetstream::publish::PublishAck {
+        let mut h = encoding.headers();
+        for (k, v) in headers {
+            h.insert(*k, *v);
+        }
+        let payload = encoding
+            .encode(job)
+            .unwrap_or_else(|e| panic!("encode: {e}"));
+        self.js
+            .publish_with_headers(self.subjects.jobs_submit(), h, payload.into())
+            .await
+            .unwrap_or_else(|e| panic!("publish: {e}"))
+            .await
+            .unwrap_or_else(|e| panic!("job not stored: {e}"))
+    }
+
     /// Publish `job` as is and wait for JetStream's ack.
     pub async fn publish(&self, job: &Job) {
         let mut headers = Encoding::MsgPack.headers();

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use daa_shared::codec::Encoding;
 use daa_shared::model::{FailureKind, JobStatus, Stage};
 use daa_tests::{fixture, Client, Env, Role};
 
@@ -211,25 +212,10 @@ async fn the_clients_traceparent_follows_the_job_into_the_workers() {
     let mut sub = client.nats.subscribe(inbox.clone()).await.unwrap();
     let mut job = Client::job("t.csv", b"a,b\n1,2\n".to_vec());
     job.reply_to = Some(inbox);
-    let mut headers = daa_shared::codec::Encoding::MsgPack.headers();
-    headers.insert(
-        "traceparent",
-        format!("00-{trace_id}-00f067aa0ba902b7-01").as_str(),
-    );
+    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
     client
-        .js
-        .publish_with_headers(
-            client.subjects.jobs_submit(),
-            headers,
-            daa_shared::codec::Encoding::MsgPack
-                .encode(&job)
-                .unwrap()
-                .into(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        .publish_with(&job, Encoding::MsgPack, &[("traceparent", &traceparent)])
+        .await;
     tokio::time::timeout(WAIT, futures::StreamExt::next(&mut sub))
         .await
         .unwrap()

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use daa_shared::codec::Encoding;
 use daa_shared::model::{FailureKind, JobStatus, Stage};
 use daa_tests::{eventually, Client, Env, Role};
 
@@ -18,22 +19,10 @@ async fn same_job_id_twice_is_one_job_with_one_completion_event() {
     let job = Client::job("a.csv", CSV.to_vec());
     let mut first = client.submit(job.clone()).await;
     // The same submission again: JetStream recognises the Nats-Msg-Id.
-    let mut headers = daa_shared::codec::Encoding::MsgPack.headers();
-    headers.insert("Nats-Msg-Id", job.job_id.clone().unwrap().as_str());
+    let id = job.job_id.clone().unwrap();
     let ack = client
-        .js
-        .publish_with_headers(
-            client.subjects.jobs_submit(),
-            headers,
-            daa_shared::codec::Encoding::MsgPack
-                .encode(&job)
-                .unwrap()
-                .into(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        .publish_with(&job, Encoding::MsgPack, &[("Nats-Msg-Id", &id)])
+        .await;
     assert!(ack.duplicate, "the resubmission was not de-duplicated");
     let doc = first.result(Duration::from_secs(30)).await;
     assert_eq!(doc.status, JobStatus::Completed);
@@ -41,19 +30,13 @@ async fn same_job_id_twice_is_one_job_with_one_completion_event() {
     // fresh message id), Redis still knows the job: no second run either.
     let mut again = job.clone();
     again.reply_to = None;
-    let mut headers = daa_shared::codec::Encoding::Json.headers();
-    headers.insert("Nats-Msg-Id", "another-message-id");
     client
-        .js
-        .publish_with_headers(
-            client.subjects.jobs_submit(),
-            headers,
-            serde_json::to_vec(&again).unwrap().into(),
+        .publish_with(
+            &again,
+            Encoding::Json,
+            &[("Nats-Msg-Id", "another-message-id")],
         )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+        .await;
     // A later resubmission with a reply_to (a client that lost its first reply) is
     // answered from the stored result without running the job again.
     let mut late = job.clone();
@@ -62,22 +45,13 @@ async fn same_job_id_twice_is_one_job_with_one_completion_event() {
         let reply = client.nats.new_inbox();
         let sub = client.nats.subscribe(reply.clone()).await.unwrap();
         late.reply_to = Some(reply);
-        let mut headers = daa_shared::codec::Encoding::MsgPack.headers();
-        headers.insert("Nats-Msg-Id", "yet-another-message-id");
         client
-            .js
-            .publish_with_headers(
-                client.subjects.jobs_submit(),
-                headers,
-                daa_shared::codec::Encoding::MsgPack
-                    .encode(&late)
-                    .unwrap()
-                    .into(),
+            .publish_with(
+                &late,
+                Encoding::MsgPack,
+                &[("Nats-Msg-Id", "yet-another-message-id")],
             )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+            .await;
         sub
     };
     let again_msg = tokio::time::timeout(

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use daa_shared::model::{FailureKind, JobStatus, Source};
-use daa_tests::{fixture, Client, Env, Role};
+use daa_tests::{Client, Env, Role};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serve `body` as text/html to every connection on a free loopback port.
@@ -37,7 +37,11 @@ async fn serve(body: Vec<u8>) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_url_is_fetched_extracted_and_private_addresses_are_refused() {
     let env = Env::start();
-    let page = std::fs::read(fixture("html/debian-policy-ch-controlfields.html")).unwrap();
+    let page = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../workers/web/tests/fixtures/debian-policy-ch-controlfields.html"),
+    )
+    .unwrap();
     let port = serve(page).await;
     // The web worker allows loopback only through its configuration.
     let conf = tempfile::NamedTempFile::new().unwrap();
