@@ -52,10 +52,10 @@ pub(crate) async fn tasks(
     }
     let mut rung = Vec::new();
     for t in tasks {
-        if !rung.contains(&t.agent) {
-            rung.push(t.agent);
+        if !rung.contains(&(t.agent, t.priority)) {
+            rung.push((t.agent, t.priority));
             let _ = client
-                .publish(subjects.wake(t.agent), bytes::Bytes::new())
+                .publish(subjects.wake(t.agent, t.priority), bytes::Bytes::new())
                 .await;
         }
     }

@@ -116,10 +116,15 @@ impl Subjects {
     pub fn control(&self, agent: AgentKind, instance: &str) -> String {
         format!("{}.control.{}.{}", self.prefix, agent, instance)
     }
-    /// `daa.wake.<agent>`: a payload-free doorbell the coordinator rings after
-    /// publishing tasks, so idle workers fetch at once instead of at their next poll.
-    pub fn wake(&self, agent: AgentKind) -> String {
-        format!("{}.wake.{}", self.prefix, agent)
+    /// `daa.wake.<agent>.<priority>`: a payload-free doorbell the coordinator rings
+    /// after publishing tasks on that lane, so workers fetch that lane at once instead
+    /// of polling every lane.
+    pub fn wake(&self, agent: AgentKind, priority: Priority) -> String {
+        format!("{}.wake.{}.{}", self.prefix, agent, priority)
+    }
+    /// `daa.wake.<agent>.*`: every lane's doorbell of an agent type.
+    pub fn wake_all(&self, agent: AgentKind) -> String {
+        format!("{}.wake.{}.*", self.prefix, agent)
     }
     /// `daa.api.job.get`
     pub fn api_job_get(&self) -> String {
