@@ -77,7 +77,8 @@ pub(crate) async fn run(ctx: Arc<Ctx>, consumer: PullConsumer, kind: Kind, mut s
 }
 
 async fn handle(ctx: &Ctx, kind: Kind, msg: jetstream::Message) {
-    let redelivered = msg.info().map(|i| i.delivered > 1).unwrap_or(false);
+    let delivered = msg.info().map(|i| i.delivered.max(1)).unwrap_or(1);
+    let redelivered = delivered > 1;
     let outcome = match kind {
         Kind::Jobs => advance::on_job(ctx, &msg, redelivered).await,
         Kind::Results => advance::on_result(ctx, &msg, redelivered).await,
@@ -86,8 +87,12 @@ async fn handle(ctx: &Ctx, kind: Kind, msg: jetstream::Message) {
     let ack = match outcome {
         Ok(()) => AckKind::Ack,
         Err(e) => {
-            tracing::warn!(?kind, error = %e, "handling failed; will be redelivered");
-            AckKind::Nak(Some(Duration::from_millis(500)))
+            // 0.5 s, 1 s, 2 s ... capped at 30 s.
+            let delay = Duration::from_millis(500)
+                .saturating_mul(1 << (delivered - 1).clamp(0, 6))
+                .min(Duration::from_secs(30));
+            tracing::warn!(?kind, error = %e, ?delay, "handling failed; will be redelivered");
+            AckKind::Nak(Some(delay))
         }
     };
     if let Err(e) = msg.ack_with(ack).await {

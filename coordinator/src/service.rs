@@ -72,12 +72,15 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
     topology::ensure_buckets(&js).await?;
     let subjects = cfg.subjects();
     let ack_wait = Duration::from_secs(30);
+    // The coordinator's own queues are never given up on (max_deliver -1): handling is
+    // idempotent, failures are Redis or NATS being away, and a dropped result would
+    // strand its job until the deadline. Redeliveries back off (see intake).
     let jobs =
-        topology::stream_consumer(&js, &subjects.jobs_stream(), DURABLE, ack_wait, 10).await?;
+        topology::stream_consumer(&js, &subjects.jobs_stream(), DURABLE, ack_wait, -1).await?;
     let results =
-        topology::stream_consumer(&js, &subjects.results_stream(), DURABLE, ack_wait, 20).await?;
+        topology::stream_consumer(&js, &subjects.results_stream(), DURABLE, ack_wait, -1).await?;
     let advisories =
-        topology::stream_consumer(&js, &subjects.advisories_stream(), DURABLE, ack_wait, 20)
+        topology::stream_consumer(&js, &subjects.advisories_stream(), DURABLE, ack_wait, -1)
             .await?;
     let ctx = Arc::new(Ctx {
         cfg,
