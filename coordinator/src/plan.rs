@@ -107,6 +107,37 @@ pub fn is_required(stage: Stage) -> bool {
     matches!(stage, Stage::Validation | Stage::Extraction)
 }
 
+/// Whether a required stage failed. Extraction rounds after the first (OCR of a PDF's
+/// scanned pages) are optional: the text layer of the other pages still stands.
+pub fn required_failed(done: &[CompletedStage]) -> bool {
+    let mut extraction_seen = false;
+    done.iter().any(|s| {
+        let required = match s.stage {
+            Stage::Extraction => !std::mem::replace(&mut extraction_seen, true),
+            other => is_required(other),
+        };
+        required && s.failed()
+    })
+}
+
+/// Pages the pdf agent reported as scanned (`metadata.ocr_pending[].page`).
+pub fn ocr_pending_pages(stage: &CompletedStage) -> Vec<u32> {
+    let mut pages: Vec<u32> = stage
+        .results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Ok(o) => o.metadata.get("ocr_pending").and_then(|v| v.as_array()),
+            Outcome::Err(_) => None,
+        })
+        .flatten()
+        .filter_map(|p| p.get("page").and_then(|n| n.as_u64()))
+        .filter_map(|n| u32::try_from(n).ok())
+        .collect();
+    pages.sort_unstable();
+    pages.dedup();
+    pages
+}
+
 /// The extraction agent for a kind of document.
 pub fn extraction_agent(kind: DocKind) -> Option<AgentKind> {
     match kind {
@@ -151,15 +182,64 @@ pub fn next_stage(
     hints: &PlanHints,
     synthesized: impl FnOnce() -> ResultDocument,
 ) -> Next {
-    if done.iter().any(|s| is_required(s.stage) && s.failed()) {
+    if required_failed(done) {
         return Next::Finish;
     }
+    let index = done.len() as u32;
+    // A PDF's scanned pages go to the image agent as a second extraction round, one task
+    // per page, before the rest of the pipeline.
+    let rounds = done.iter().filter(|s| s.stage == Stage::Extraction).count();
+    if let Some(last) = done.last() {
+        if last.stage == Stage::Extraction
+            && rounds == 1
+            && validated_kind(done) == Some(DocKind::Pdf)
+        {
+            let pages = ocr_pending_pages(last);
+            if !pages.is_empty() {
+                let count = pages.len() as u32;
+                let tasks = pages
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, page)| StageTask {
+                        v: daa_shared::model::SCHEMA_VERSION,
+                        task_id: StageTask::make_id(
+                            &spec.job_id,
+                            index,
+                            Stage::Extraction,
+                            i as u32,
+                        ),
+                        job_id: spec.job_id.clone(),
+                        stage_index: index,
+                        stage: Stage::Extraction,
+                        agent: AgentKind::Image,
+                        part: Some(Part {
+                            index: i as u32,
+                            count,
+                            first_page: Some(page),
+                            last_page: Some(page),
+                        }),
+                        priority: spec.priority,
+                        requirements: spec.requirements,
+                        input: TaskInput {
+                            source: Some(spec.source.clone()),
+                            kind: Some(DocKind::Pdf),
+                            document: None,
+                        },
+                        deadline_at_ms: spec.deadline_at_ms,
+                    })
+                    .collect();
+                return Next::Stage(StagePlan {
+                    index,
+                    stage: Stage::Extraction,
+                    tasks,
+                });
+            }
+        }
+    }
     let sequence = stages_for(spec);
-    let index = done.len();
-    let Some(&stage) = sequence.get(index) else {
+    let Some(&stage) = sequence.get(done.len() - rounds.saturating_sub(1)) else {
         return Next::Finish;
     };
-    let index = index as u32;
     let task = |agent: AgentKind, input: TaskInput| StageTask {
         v: daa_shared::model::SCHEMA_VERSION,
         task_id: StageTask::make_id(&spec.job_id, index, stage, 0),

@@ -11,11 +11,11 @@ use daa_shared::model::{
 };
 use daa_shared::store::JobSpec;
 
-use crate::plan::{is_required, stages_for, CompletedStage};
+use crate::plan::{is_required, required_failed, stages_for, CompletedStage};
 
 /// The status a job ends with, given its stages and any errors outside them.
 pub fn final_status(spec: &JobSpec, done: &[CompletedStage], extra: &[ErrorReport]) -> JobStatus {
-    let required_failed = done.iter().any(|s| is_required(s.stage) && s.failed());
+    let required_failed = required_failed(done);
     let required_missing = stages_for(spec)
         .into_iter()
         .filter(|s| is_required(*s))
@@ -125,7 +125,32 @@ pub fn synthesize(
         let sep = if doc.pages.is_empty() { "\n" } else { "\u{c}" };
         doc.text = text_parts.join(sep);
     }
+    // A later round's page (OCR of a scanned page) replaces the earlier one of the same
+    // number; a paged document's text is its pages, in order, joined by form feeds.
+    doc.pages.reverse();
     doc.pages.sort_by_key(|p| p.number);
+    doc.pages.dedup_by_key(|p| p.number);
+    if doc.pages.iter().any(|p| p.ocr) {
+        doc.text = doc
+            .pages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\u{c}");
+        if let Some(serde_json::Value::Array(pending)) = doc.metadata.get_mut("ocr_pending") {
+            let ocr_done: Vec<u32> = doc
+                .pages
+                .iter()
+                .filter(|p| p.ocr)
+                .map(|p| p.number)
+                .collect();
+            pending.retain(|p| {
+                p.get("page")
+                    .and_then(|n| n.as_u64())
+                    .is_none_or(|n| !ocr_done.iter().any(|&d| u64::from(d) == n))
+            });
+        }
+    }
     if !warnings.is_empty() {
         doc.metadata
             .insert("warnings".into(), serde_json::Value::Array(warnings));

@@ -190,6 +190,56 @@ impl ImageAgent {
         self.inner.pool.created()
     }
 
+    /// OCR one scanned page of a PDF: the page named by the task's part (the planner
+    /// sends one task per page the pdf agent reported as `ocr_pending`). The page keeps
+    /// its number in the PDF.
+    pub fn ocr_pdf_page(
+        &self,
+        task: &StageTask,
+        pdf: &[u8],
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<StageOutput, TaskError> {
+        let page = task
+            .part
+            .and_then(|p| p.first_page)
+            .ok_or_else(|| TaskError::permanent("a PDF OCR task must name its page"))?;
+        let image =
+            daa_pdf::page_image(pdf, page, &daa_pdf::Limits::default())?.ok_or_else(|| {
+                TaskError::permanent(format!(
+                    "page {page} has no image this agent can decode (JPEG or 8-bit gray/RGB)"
+                ))
+            })?;
+        let encoded = match image {
+            daa_pdf::PageImage::Encoded { data, .. } => data,
+            daa_pdf::PageImage::Raw {
+                width,
+                height,
+                channels,
+                pixels,
+            } => {
+                let img = match channels {
+                    1 => image::GrayImage::from_raw(width, height, pixels)
+                        .map(image::DynamicImage::ImageLuma8),
+                    _ => image::RgbImage::from_raw(width, height, pixels)
+                        .map(image::DynamicImage::ImageRgb8),
+                }
+                .ok_or_else(|| TaskError::permanent(format!("page {page}: bad pixel data")))?;
+                let mut png = std::io::Cursor::new(Vec::new());
+                img.write_to(&mut png, image::ImageFormat::Png)
+                    .map_err(|e| TaskError::permanent(format!("page {page}: {e}")))?;
+                png.into_inner()
+            }
+        };
+        let mut out = self.ocr(&encoded, cancelled)?;
+        for p in &mut out.pages {
+            p.number = page + p.number.saturating_sub(1);
+        }
+        // The PDF's own facts (kind, source) stay the pdf agent's.
+        out.kind = None;
+        out.source = None;
+        Ok(out)
+    }
+
     /// OCRs every page of an image (what [`Agent::execute`] does for a task);
     /// `cancelled` is polled between pages.
     pub fn ocr(
@@ -419,7 +469,11 @@ impl Agent for ImageAgent {
             ))
         })?;
         let cancel = ctx.cancel.clone();
-        let out = self.ocr(&doc.bytes, &move || cancel.is_cancelled())?;
+        let out = if task.input.kind == Some(daa_shared::model::DocKind::Pdf) {
+            self.ocr_pdf_page(task, &doc.bytes, &move || cancel.is_cancelled())?
+        } else {
+            self.ocr(&doc.bytes, &move || cancel.is_cancelled())?
+        };
         tracing::debug!(
             task_id = %task.task_id,
             pages = out.pages.len(),

@@ -61,7 +61,7 @@ impl DecodeError {
 }
 
 /// The filter names of `dict`, resolved through references.
-fn filters(dict: &Dictionary, doc: &Document) -> Vec<Vec<u8>> {
+pub(crate) fn filters(dict: &Dictionary, doc: &Document) -> Vec<Vec<u8>> {
     let Ok(f) = dict.get(b"Filter") else {
         return Vec::new();
     };

@@ -63,11 +63,13 @@ mod limits;
 mod load;
 mod meta;
 mod objects;
+mod page_image;
 mod pages;
 pub mod similarity;
 mod tables;
 
 pub use limits::Limits;
+pub use page_image::{page_image, PageImage};
 
 /// Count the pages of a PDF without extracting anything (loads the object graph under
 /// `limits`). The validation stage uses it so the planner can split large documents.
