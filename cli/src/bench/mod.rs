@@ -3,6 +3,7 @@
 mod embed;
 mod fleet;
 mod ocr;
+mod ocr_fleet;
 mod pdf;
 mod pdf_fleet;
 mod web;
@@ -24,6 +25,8 @@ enum What {
     Embed(embed::Args),
     /// OCR pages/s with 1 and N engines vs the tesseract CLI, with both CERs.
     Ocr(ocr::Args),
+    /// Page images through the fleet with 1 and 2 image workers vs the tesseract CLI.
+    OcrFleet(ocr_fleet::Args),
     /// PDF agent vs pdftotext on the same files: pages/s and text similarity.
     Pdf(pdf::Args),
     /// One large PDF through the fleet with 1 and 2 pdf workers: the split's speed-up.
@@ -39,6 +42,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         What::Pdf(a) => pdf::run(cfg, a).await,
         What::Embed(a) => embed::run(cfg, a).await,
         What::Ocr(a) => ocr::run(cfg, a).await,
+        What::OcrFleet(a) => ocr_fleet::run(cfg, a).await,
         What::PdfFleet(a) => pdf_fleet::run(cfg, a).await,
     }
 }
