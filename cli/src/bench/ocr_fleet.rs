@@ -26,8 +26,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
-    let files = daa_image::bench_support::image_files(&args.dir)
+    let mut files = daa_image::bench_support::image_files(&args.dir)
         .with_context(|| format!("reading {}", args.dir.display()))?;
+    // Largest first, so that two workers do not wait on one long page at the end (the
+    // CLI runs the same files; its total does not depend on the order).
+    files.sort_by_key(|f| std::cmp::Reverse(std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)));
     anyhow::ensure!(!files.is_empty(), "no images in {}", args.dir.display());
     let store = Store::connect(&cfg.redis)
         .await
