@@ -46,3 +46,35 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         What::PdfFleet(a) => pdf_fleet::run(cfg, a).await,
     }
 }
+
+/// Submit the file `input` (inline, or through the Object Store when large) as a job
+/// with default requirements whose result goes to `reply_to`; waits for the PubAck.
+pub(crate) async fn submit_file(
+    cfg: &Config,
+    js: &async_nats::jetstream::Context,
+    input: &str,
+    reply_to: String,
+) -> anyhow::Result<()> {
+    use daa_shared::codec::Encoding;
+    let source = crate::cmd::submit::source_for(cfg, js, input).await?;
+    let job_id = uuid::Uuid::now_v7().to_string();
+    let job = daa_shared::model::Job {
+        v: daa_shared::model::SCHEMA_VERSION,
+        job_id: Some(job_id.clone()),
+        source,
+        requirements: Default::default(),
+        priority: Default::default(),
+        deadline_ms: Some(600_000),
+        reply_to: Some(reply_to),
+    };
+    let mut headers = Encoding::MsgPack.headers();
+    headers.insert(daa_shared::subjects::MSG_ID_HEADER, job_id.as_str());
+    js.publish_with_headers(
+        cfg.subjects().jobs_submit(),
+        headers,
+        Encoding::MsgPack.encode(&job)?.into(),
+    )
+    .await?
+    .await?;
+    Ok(())
+}

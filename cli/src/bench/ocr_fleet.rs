@@ -6,11 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use daa_shared::codec::Encoding;
 use daa_shared::config::Config;
-use daa_shared::model::{AgentKind, Job, JobStatus};
+use daa_shared::model::{AgentKind, JobStatus};
 use daa_shared::store::Store;
-use daa_shared::subjects::MSG_ID_HEADER;
 use futures::StreamExt;
 
 use crate::fleet::{Fleet, FleetSpec};
@@ -65,27 +63,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         let mut sub = client.subscribe(format!("{inbox}.*")).await?;
         let started = Instant::now();
         for (i, f) in files.iter().enumerate() {
-            let input = f.to_string_lossy().into_owned();
-            let source = crate::cmd::submit::source_for(cfg, &js, &input).await?;
-            let job_id = uuid::Uuid::now_v7().to_string();
-            let job = Job {
-                v: 1,
-                job_id: Some(job_id.clone()),
-                source,
-                requirements: Default::default(),
-                priority: Default::default(),
-                deadline_ms: Some(600_000),
-                reply_to: Some(format!("{inbox}.{i}")),
-            };
-            let mut headers = Encoding::MsgPack.headers();
-            headers.insert(MSG_ID_HEADER, job_id.as_str());
-            js.publish_with_headers(
-                cfg.subjects().jobs_submit(),
-                headers,
-                Encoding::MsgPack.encode(&job)?.into(),
-            )
-            .await?
-            .await?;
+            super::submit_file(cfg, &js, &f.to_string_lossy(), format!("{inbox}.{i}")).await?;
         }
         let mut pages = 0usize;
         for _ in 0..files.len() {

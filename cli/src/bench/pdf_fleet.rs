@@ -5,11 +5,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use daa_shared::codec::Encoding;
 use daa_shared::config::Config;
-use daa_shared::model::{AgentKind, Job, JobStatus, ResultDocument};
+use daa_shared::model::{AgentKind, JobStatus, ResultDocument};
 use daa_shared::store::Store;
-use daa_shared::subjects::MSG_ID_HEADER;
 use futures::StreamExt;
 
 use crate::fleet::{Fleet, FleetSpec};
@@ -105,29 +103,10 @@ async fn one_job(
     js: &async_nats::jetstream::Context,
     input: &str,
 ) -> anyhow::Result<(f64, ResultDocument)> {
-    let source = crate::cmd::submit::source_for(cfg, js, input).await?;
     let inbox = client.new_inbox();
     let mut sub = client.subscribe(inbox.clone()).await?;
-    let job_id = uuid::Uuid::now_v7().to_string();
-    let job = Job {
-        v: 1,
-        job_id: Some(job_id.clone()),
-        source,
-        requirements: Default::default(),
-        priority: Default::default(),
-        deadline_ms: Some(600_000),
-        reply_to: Some(inbox),
-    };
-    let mut headers = Encoding::MsgPack.headers();
-    headers.insert(MSG_ID_HEADER, job_id.as_str());
     let started = Instant::now();
-    js.publish_with_headers(
-        cfg.subjects().jobs_submit(),
-        headers,
-        Encoding::MsgPack.encode(&job)?.into(),
-    )
-    .await?
-    .await?;
+    super::submit_file(cfg, js, input, inbox).await?;
     let msg = tokio::time::timeout(Duration::from_secs(600), sub.next())
         .await
         .context("no result within 600 s")?
