@@ -140,6 +140,25 @@ impl Client {
             .unwrap_or_else(|e| panic!("job not stored: {e}"));
     }
 
+    /// Wait until a live worker of `agent` reports a task in flight (its heartbeat).
+    pub async fn wait_in_flight(&self, agent: daa_shared::model::AgentKind, timeout: Duration) {
+        let store = self.store.clone();
+        crate::eventually(timeout, "a worker holds a task", || {
+            let store = store.clone();
+            async move {
+                store
+                    .live_agents(agent, 5_000)
+                    .await
+                    .map(|a| {
+                        a.iter()
+                            .any(|a| a.heartbeat.as_ref().is_some_and(|h| h.in_flight > 0))
+                    })
+                    .unwrap_or(false)
+            }
+        })
+        .await;
+    }
+
     /// Every job event stored so far for `job_id` (read from the events stream).
     pub async fn job_events(&self, job_id: &str) -> Vec<JobEvent> {
         self.all_job_events()

@@ -89,25 +89,12 @@ async fn killed_worker_task_is_redelivered_and_the_job_completes() {
     let mut job = client.submit(Client::job("a.csv", CSV.to_vec())).await;
 
     // Wait until the slow worker holds the extraction task.
-    let store = client.store.clone();
-    eventually(
-        Duration::from_secs(20),
-        "slow worker holds the task",
-        || {
-            let store = store.clone();
-            async move {
-                store
-                    .live_agents(daa_shared::model::AgentKind::Structured, 5_000)
-                    .await
-                    .map(|a| {
-                        a.iter()
-                            .any(|a| a.heartbeat.as_ref().is_some_and(|h| h.in_flight > 0))
-                    })
-                    .unwrap_or(false)
-            }
-        },
-    )
-    .await;
+    client
+        .wait_in_flight(
+            daa_shared::model::AgentKind::Structured,
+            Duration::from_secs(20),
+        )
+        .await;
     slow.kill9();
     let _healthy = env.spawn(Role::Structured);
     let doc = job.result(Duration::from_secs(30)).await;

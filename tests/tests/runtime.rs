@@ -16,21 +16,12 @@ async fn sigterm_drains_the_task_in_hand_then_exits_cleanly() {
     let mut slow = env.spawn_with(Role::TestWorker, &[("TESTWORKER_DELAY_MS", "1500")]);
     let client = env.client().await;
     let mut job = client.submit(Client::job("a.csv", CSV.to_vec())).await;
-    let store = client.store.clone();
-    eventually(Duration::from_secs(20), "the worker holds the task", || {
-        let store = store.clone();
-        async move {
-            store
-                .live_agents(AgentKind::Structured, 5_000)
-                .await
-                .map(|a| {
-                    a.iter()
-                        .any(|a| a.heartbeat.as_ref().is_some_and(|h| h.in_flight > 0))
-                })
-                .unwrap_or(false)
-        }
-    })
-    .await;
+    client
+        .wait_in_flight(
+            daa_shared::model::AgentKind::Structured,
+            Duration::from_secs(20),
+        )
+        .await;
     let status = tokio::task::spawn_blocking(move || {
         let s = slow.terminate(Duration::from_secs(20));
         (s, slow)
