@@ -12,6 +12,28 @@ fn daa() -> Command {
     c
 }
 
+/// Run `daa` with the environment's client settings and `args` (off the async
+/// runtime); assert it succeeded and return its standard output.
+async fn daa_ok(env: &Env, args: Vec<std::ffi::OsString>) -> String {
+    let vars = env.vars(Role::Cli);
+    let out = tokio::task::spawn_blocking(move || {
+        daa().envs(vars).args(args).output().expect("daa runs")
+    })
+    .await
+    .expect("daa finished");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn args(items: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<std::ffi::OsString> {
+    items.iter().map(|a| a.as_ref().to_owned()).collect()
+}
+
 #[test]
 fn process_prints_one_json_document_per_input_in_order_with_no_services() {
     // Point at ports where nothing listens: `process` must not need them.
@@ -96,24 +118,19 @@ async fn submit_wait_status_result_and_the_object_store_claim_check() {
 
     let big = fixture("corpus/csv/sklearn-breast_cancer.csv"); // 120 KB
     let small = fixture("corpus/csv/distro-info-debian.csv"); // 1.2 KB, also above 512 B
-    let vars = env.vars(Role::Cli);
-    let out = tokio::task::spawn_blocking(move || {
-        daa()
-            .envs(vars)
-            .args(["submit", "--wait", "--json", "--priority", "high"])
-            .arg(&big)
-            .arg(&small)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = daa_ok(
+        &env,
+        args(&[
+            &"submit",
+            &"--wait",
+            &"--json",
+            &"--priority",
+            &"high",
+            &big,
+            &small,
+        ]),
+    )
+    .await;
     let docs: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -126,25 +143,11 @@ async fn submit_wait_status_result_and_the_object_store_claim_check() {
 
     // status and result read the same job back from Redis.
     let job_id = docs[1]["job_id"].as_str().unwrap().to_owned();
-    let vars = env.vars(Role::Cli);
-    let (status, result) = tokio::task::spawn_blocking(move || {
-        let s = daa()
-            .envs(vars.clone())
-            .args(["status", &job_id, "--json"])
-            .output()
-            .unwrap();
-        let r = daa()
-            .envs(vars)
-            .args(["result", &job_id, "--json"])
-            .output()
-            .unwrap();
-        (s, r)
-    })
-    .await
-    .unwrap();
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let status = daa_ok(&env, args(&[&"status", &job_id, &"--json"])).await;
+    let result = daa_ok(&env, args(&[&"result", &job_id, &"--json"])).await;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["status"], serde_json::json!(JobStatus::Completed));
-    let result: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let result: serde_json::Value = serde_json::from_str(&result).unwrap();
     assert_eq!(result["tables"], docs[1]["tables"]);
 }
 
@@ -163,23 +166,7 @@ async fn payloads_above_the_servers_max_payload_travel_by_claim_check() {
     })
     .await;
     let doc_path = fixture("corpus/json/iso_639-3.json");
-    let vars = env.vars(Role::Cli);
-    let out = tokio::task::spawn_blocking(move || {
-        daa()
-            .envs(vars)
-            .args(["submit", "--wait", "--json"])
-            .arg(&doc_path)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = daa_ok(&env, args(&[&"submit", &"--wait", &"--json", &doc_path])).await;
     let doc: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(doc["status"], "completed", "{:?}", doc["errors"]);
     assert_eq!(doc["source"]["bytes"], 874782);
