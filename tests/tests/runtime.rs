@@ -119,26 +119,33 @@ async fn paused_worker_resumes_and_serves_high_priority_first() {
     high.priority = Priority::High;
     let mut high = client.submit(high).await;
     // Wait until every extraction task is queued behind the paused worker.
-    let store = client.store.clone();
-    let ids: Vec<String> = low
-        .iter()
-        .map(|j| j.job_id.clone())
-        .chain([high.job_id.clone()])
-        .collect();
+    // Wait until every extraction task is in its lane behind the paused worker (the job
+    // state says "extraction" a moment before the task is published).
+    let js = client.js.clone();
+    let subjects = client.subjects.clone();
     eventually(
         Duration::from_secs(20),
-        "all jobs wait in extraction",
+        "all tasks wait in their lanes",
         || {
-            let store = store.clone();
-            let ids = ids.clone();
+            let (js, subjects) = (js.clone(), subjects.clone());
             async move {
-                for id in &ids {
-                    match store.job_state(id).await {
-                        Ok(Some(s)) if s.stage == Some(daa_shared::model::Stage::Extraction) => {}
-                        _ => return false,
+                let pending = |prio: Priority| {
+                    let (js, subjects) = (js.clone(), subjects.clone());
+                    async move {
+                        let Ok(stream) = js.get_stream(subjects.tasks_stream()).await else {
+                            return 0;
+                        };
+                        let name = subjects.task_consumer(AgentKind::Structured, prio);
+                        match stream
+                            .get_consumer::<async_nats::jetstream::consumer::pull::Config>(&name)
+                            .await
+                        {
+                            Ok(mut c) => c.info().await.map(|i| i.num_pending).unwrap_or(0),
+                            Err(_) => 0,
+                        }
                     }
-                }
-                true
+                };
+                pending(Priority::High).await == 1 && pending(Priority::Low).await == 5
             }
         },
     )
