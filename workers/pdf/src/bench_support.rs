@@ -100,3 +100,13 @@ pub fn reference_pages(pdf: &Path) -> Option<Vec<String>> {
 pub fn debug_blocks(bytes: &[u8], page: u32) -> String {
     crate::extract::debug_blocks(bytes, page)
 }
+
+/// How a part of `bytes` (pages `first..=last`) was loaded: `Some((objects loaded,
+/// objects of a full load))` when the lazy path applied, `None` when it fell back to a
+/// full load. For tests and `daa bench pdf-fleet`'s notes.
+pub fn part_load(bytes: &[u8], first: u32, last: u32) -> Option<(usize, usize)> {
+    let limits = Limits::default();
+    let lazy = crate::load::load_lazy(bytes, &limits, first, last)?;
+    let full = crate::load::load(bytes, &limits).ok()?;
+    Some((lazy.objects.len(), full.doc.objects.len()))
+}

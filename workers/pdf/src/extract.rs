@@ -23,6 +23,9 @@ pub(crate) struct Request<'a> {
     pub(crate) tables: bool,
     /// Polled between pages; true stops the extraction.
     pub(crate) cancelled: &'a dyn Fn() -> bool,
+    /// A range that starts past the last page gives no pages and a warning instead of an
+    /// error (a part of a split planned from a page count that was too high).
+    pub(crate) past_end_is_empty: bool,
 }
 
 /// What an extraction produced.
@@ -41,7 +44,10 @@ pub(crate) struct Extraction {
 /// Runs an extraction.
 pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskError> {
     let limits = req.limits;
-    let loaded = load::load(bytes, limits)?;
+    let loaded = match req.range {
+        Some((first, last)) => load::load_range(bytes, limits, first, last)?,
+        None => load::load(bytes, limits)?,
+    };
     let doc = &loaded.doc;
     let mut x = Extraction {
         warnings: loaded.warnings.clone(),
@@ -68,6 +74,13 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
     let (first, last) = match req.range {
         Some((f, l)) => {
             let f = f.max(1);
+            if f > page_count && req.past_end_is_empty {
+                x.warnings.push(format!(
+                    "pages {f}-{l} were asked for, but the document has {page_count} pages: this part is empty"
+                ));
+                x.metadata.insert("page_count".into(), json!(page_count));
+                return Ok(x);
+            }
             if f > page_count {
                 return Err(TaskError::permanent(format!(
                     "pages {f}-{l} were asked for, but the document has {page_count} pages"

@@ -59,6 +59,7 @@ mod decode;
 mod extract;
 mod font;
 mod layout;
+mod lazy;
 mod limits;
 mod load;
 mod meta;
@@ -71,9 +72,29 @@ mod tables;
 pub use limits::Limits;
 pub use page_image::{page_image, PageImage};
 
-/// Count the pages of a PDF without extracting anything (loads the object graph under
-/// `limits`). The validation stage uses it so the planner can split large documents.
+/// Count the pages of a PDF without extracting anything. The validation stage uses it
+/// so the planner can split large documents.
+///
+/// The count comes from the page tree's root `/Count`, read lazily (the cross-reference
+/// data, the catalog and the root node; lopdf bounds any object stream it unpacks for
+/// them to 256 MiB). When that gives nothing (damaged file, no `/Count`), the document is
+/// loaded under `limits` and its page tree walked. A `/Count` that lies only skews how a
+/// document is split: the last part extends to the real end, and parts past it come back
+/// empty with a warning.
 pub fn page_count(bytes: &[u8], limits: &Limits) -> Result<u32, TaskError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(TaskError::permanent(format!(
+            "document is {} bytes, more than the pdf agent's limit of {} bytes (max_bytes)",
+            bytes.len(),
+            limits.max_bytes
+        )));
+    }
+    let quick = std::panic::catch_unwind(|| lopdf::Document::load_metadata_mem(bytes));
+    if let Ok(Ok(m)) = quick {
+        if m.page_count > 0 && !m.encrypted && (m.page_count as usize) <= limits.max_pages {
+            return Ok(m.page_count);
+        }
+    }
     let loaded = load::load(bytes, limits)?;
     let list = pages::pages(&loaded.doc, limits.max_pages, limits.max_depth);
     Ok(u32::try_from(list.pages.len()).unwrap_or(u32::MAX))
@@ -111,22 +132,26 @@ impl PdfAgent {
             range: pages,
             tables,
             cancelled,
+            past_end_is_empty: false,
         };
-        let x = extract::run(bytes, &req)?;
+        Ok(Self::output(extract::run(bytes, &req)?))
+    }
+
+    fn output(x: extract::Extraction) -> StageOutput {
         let text = x
             .pages
             .iter()
             .map(|p| p.text.as_str())
             .collect::<Vec<_>>()
             .join("\u{c}");
-        Ok(StageOutput {
+        StageOutput {
             text: Some(text),
             pages: x.pages,
             tables: x.tables,
             metadata: x.metadata,
             warnings: x.warnings,
             ..StageOutput::default()
-        })
+        }
     }
 }
 
@@ -150,19 +175,28 @@ impl Agent for PdfAgent {
                 task.task_id
             ))
         })?;
-        let range = task.part.and_then(|p| match (p.first_page, p.last_page) {
-            (Some(f), Some(l)) => Some((f, l)),
-            (Some(f), None) => Some((f, u32::MAX)),
-            (None, Some(l)) => Some((1, l)),
-            (None, None) => None,
+        // The last part of a split runs to the real end of the document (the page count
+        // the split was planned from may be short).
+        let range = task.part.and_then(|p| {
+            let last_part = p.count > 1 && p.index + 1 == p.count;
+            match (p.first_page, p.last_page) {
+                (Some(f), _) if last_part => Some((f, u32::MAX)),
+                (Some(f), Some(l)) => Some((f, l)),
+                (Some(f), None) => Some((f, u32::MAX)),
+                (None, Some(l)) => Some((1, l)),
+                (None, None) => None,
+            }
         });
+        let split = task.part.is_some_and(|p| p.count > 1);
         let cancel = ctx.cancel.clone();
-        let out = self.extract(
-            &doc.bytes,
+        let req = extract::Request {
+            limits: &self.limits,
             range,
-            task.requirements.extract_tables,
-            &move || cancel.is_cancelled(),
-        )?;
+            tables: task.requirements.extract_tables,
+            cancelled: &move || cancel.is_cancelled(),
+            past_end_is_empty: split,
+        };
+        let out = Self::output(extract::run(&doc.bytes, &req)?);
         tracing::debug!(
             task_id = %task.task_id,
             pages = out.pages.len(),

@@ -16,6 +16,7 @@ use daa_shared::model::TaskError;
 use lopdf::{Document, LoadOptions, Object};
 
 use crate::decode::{self, Budget};
+use crate::lazy::{self, Stash};
 use crate::Limits;
 
 /// A loaded document and what loading it found.
@@ -37,6 +38,8 @@ struct LoadState {
     too_many: bool,
     budget: Option<Budget>,
     objstm_error: Option<String>,
+    /// Set for a lazy load: object streams are kept packed here instead of decoded.
+    stash: Option<Stash>,
 }
 
 thread_local! {
@@ -51,8 +54,18 @@ fn filter(id: (u32, u16), obj: &mut Object) -> Option<((u32, u16), Object)> {
             st.too_many = true;
             return None;
         }
+        let is_objstm = matches!(obj, Object::Stream(s)
+            if matches!(s.dict.get(b"Type"), Ok(Object::Name(n)) if n == b"ObjStm"));
+        // A lazy load keeps object streams packed (lopdf skips what the filter drops).
+        if is_objstm && st.stash.is_some() {
+            if let (Object::Stream(s), Some(stash)) =
+                (std::mem::replace(obj, Object::Null), st.stash.as_mut())
+            {
+                stash.keep(id.0, s);
+            }
+            return None;
+        }
         if let Object::Stream(s) = obj {
-            let is_objstm = matches!(s.dict.get(b"Type"), Ok(Object::Name(n)) if n == b"ObjStm");
             if is_objstm && s.dict.has(b"Filter") {
                 let doc = Document::new();
                 let budget = st.budget.as_mut()?;
@@ -95,6 +108,15 @@ fn page_tree_loaded(doc: &Document) -> bool {
 }
 
 fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Document, String> {
+    attempt_with(bytes, limits, force_reconstruct, None).map(|(doc, _)| doc)
+}
+
+fn attempt_with(
+    bytes: &[u8],
+    limits: &Limits,
+    force_reconstruct: bool,
+    stash: Option<Stash>,
+) -> Result<(Document, Option<Stash>), String> {
     STATE.with(|st| {
         *st.borrow_mut() = LoadState {
             max_objects: limits.max_objects,
@@ -102,6 +124,7 @@ fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Doc
                 limits.max_total_decompressed_bytes,
                 limits.max_stream_bytes,
             )),
+            stash,
             ..LoadState::default()
         };
     });
@@ -114,9 +137,9 @@ fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Doc
     let res = catch_unwind(AssertUnwindSafe(|| {
         Document::load_mem_with_options(bytes, opts)
     }));
-    let (too_many, objstm_error) = STATE.with(|st| {
-        let st = st.borrow();
-        (st.too_many, st.objstm_error.clone())
+    let (too_many, objstm_error, stash) = STATE.with(|st| {
+        let mut st = st.borrow_mut();
+        (st.too_many, st.objstm_error.clone(), st.stash.take())
     });
     if too_many {
         return Err(format!(
@@ -136,7 +159,7 @@ fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Doc
                     return Err(o);
                 }
             }
-            Ok(doc)
+            Ok((doc, stash))
         }
     }
 }
@@ -222,4 +245,45 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         xref_rebuilt,
         warnings,
     })
+}
+
+/// Loads what pages `first..=last` need (see [`lazy`]): object streams stay packed
+/// unless the range needs one of their objects. Falls back to a full [`load`] whenever
+/// the lazy path does not apply or does not come out clean (encrypted, damaged or
+/// rebuilt cross-reference data, no object streams to save), so recovery and error
+/// reporting are the full load's.
+pub(crate) fn load_range(
+    bytes: &[u8],
+    limits: &Limits,
+    first: u32,
+    last: u32,
+) -> Result<Loaded, TaskError> {
+    match load_lazy(bytes, limits, first, last) {
+        Some(doc) => Ok(Loaded {
+            doc,
+            encrypted: false,
+            xref_rebuilt: false,
+            warnings: Vec::new(),
+        }),
+        None => load(bytes, limits),
+    }
+}
+
+/// The lazy load alone: `None` when it does not apply.
+pub(crate) fn load_lazy(bytes: &[u8], limits: &Limits, first: u32, last: u32) -> Option<Document> {
+    if bytes.is_empty() || bytes.len() > limits.max_bytes {
+        return None;
+    }
+    let (mut doc, stash) = attempt_with(bytes, limits, false, Some(Stash::default())).ok()?;
+    let mut stash = stash?;
+    if stash.len() == 0 || doc.xref_recovery.is_some() || doc.trailer.has(b"Encrypt") {
+        return None;
+    }
+    let done = catch_unwind(AssertUnwindSafe(|| {
+        lazy::complete(&mut doc, &mut stash, first, last, limits)
+    }));
+    match done {
+        Ok(Ok(())) if page_tree_loaded(&doc) => Some(doc),
+        _ => None,
+    }
 }

@@ -6,10 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{extract, extract_with, fixture, zlib, Pdf};
+use common::{ctx, extract, extract_with, fixture, task, zlib, Pdf};
 use daa_pdf::{Limits, PdfAgent};
-use daa_shared::model::{AgentKind, FailureKind, Part, Requirements, Stage, StageTask, TaskInput};
-use daa_worker::{Agent, Document, TaskContext};
+use daa_shared::model::{AgentKind, FailureKind, Part, Stage};
+use daa_worker::{Agent, TaskContext};
 use lopdf::{dictionary, Object, Stream};
 
 fn bounded<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
@@ -260,32 +260,6 @@ fn mutated_files_never_panic() {
     assert!(t.elapsed() < Duration::from_secs(120), "{:?}", t.elapsed());
 }
 
-fn task(part: Option<Part>) -> StageTask {
-    StageTask {
-        v: 1,
-        task_id: "j.1.extraction.0".into(),
-        job_id: "j".into(),
-        stage_index: 1,
-        stage: Stage::Extraction,
-        agent: AgentKind::Pdf,
-        part,
-        priority: Default::default(),
-        requirements: Requirements::default(),
-        input: TaskInput::default(),
-        deadline_at_ms: 0,
-    }
-}
-
-fn ctx(bytes: Vec<u8>) -> TaskContext {
-    TaskContext {
-        document: Some(Document {
-            name: "x.pdf".into(),
-            bytes: bytes.into(),
-        }),
-        ..TaskContext::default()
-    }
-}
-
 #[test]
 fn the_agent_keeps_serving_after_bad_input() {
     let agent = PdfAgent::default();
@@ -301,7 +275,7 @@ fn the_agent_keeps_serving_after_bad_input() {
     assert_eq!(bad.kind, FailureKind::Permanent);
     let part = Part {
         index: 1,
-        count: 2,
+        count: 3,
         first_page: Some(2),
         last_page: Some(3),
     };

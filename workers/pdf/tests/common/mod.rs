@@ -4,7 +4,10 @@
 use std::io::Write;
 
 use daa_pdf::{Limits, PdfAgent};
-use daa_shared::model::{StageOutput, TaskError};
+use daa_shared::model::{
+    AgentKind, Part, Requirements, Stage, StageOutput, StageTask, TaskError, TaskInput,
+};
+use daa_worker::{Document as TaskDocument, TaskContext};
 use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream};
 
 /// A document under construction.
@@ -129,4 +132,32 @@ pub fn fixture(name: &str) -> Vec<u8> {
             .join(name),
     )
     .unwrap()
+}
+
+/// An extraction task for the pdf agent, optionally a part of a split.
+pub fn task(part: Option<Part>) -> StageTask {
+    StageTask {
+        v: 1,
+        task_id: "j.1.extraction.0".into(),
+        job_id: "j".into(),
+        stage_index: 1,
+        stage: Stage::Extraction,
+        agent: AgentKind::Pdf,
+        part,
+        priority: Default::default(),
+        requirements: Requirements::default(),
+        input: TaskInput::default(),
+        deadline_at_ms: 0,
+    }
+}
+
+/// A task context carrying `bytes` as the document.
+pub fn ctx(bytes: Vec<u8>) -> TaskContext {
+    TaskContext {
+        document: Some(TaskDocument {
+            name: "x.pdf".into(),
+            bytes: bytes.into(),
+        }),
+        ..TaskContext::default()
+    }
 }

@@ -1,0 +1,233 @@
+//! A part (a page range of a split document) is loaded lazily: only the object streams
+//! its pages need are unpacked. Its text, page by page, must be what a full load gives,
+//! and so must the metadata parts report.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{ctx, fixture, task, Pdf};
+use daa_pdf::{Limits, PdfAgent};
+use daa_shared::model::{Part, StageOutput};
+use daa_worker::Agent;
+use lopdf::{dictionary, Object, SaveOptions};
+
+fn agent() -> PdfAgent {
+    PdfAgent::new(Limits::default())
+}
+
+fn whole(bytes: &[u8]) -> StageOutput {
+    agent().extract(bytes, None, true, &|| false).unwrap()
+}
+
+fn part(bytes: &[u8], first: u32, last: u32) -> StageOutput {
+    agent()
+        .extract(bytes, Some((first, last)), true, &|| false)
+        .unwrap()
+}
+
+/// Every split of `bytes` into `n` ranges gives the whole run's pages, in order.
+fn assert_parts_match(bytes: &[u8], n: u32) {
+    let all = whole(bytes);
+    let count = all.pages.len() as u32;
+    assert!(count >= n, "{count} pages");
+    let size = count.div_ceil(n);
+    let mut pages = Vec::new();
+    for i in 0..n {
+        let (f, l) = (i * size + 1, ((i + 1) * size).min(count));
+        if f > l {
+            break;
+        }
+        let p = part(bytes, f, l);
+        assert_eq!(p.metadata["page_count"], all.metadata["page_count"]);
+        assert_eq!(p.metadata["page_sizes"], all.metadata["page_sizes"]);
+        assert_eq!(p.metadata.get("info"), all.metadata.get("info"));
+        assert_eq!(p.metadata.get("xmp"), all.metadata.get("xmp"));
+        if f == 1 {
+            assert_eq!(p.metadata.get("outline"), all.metadata.get("outline"));
+        }
+        assert_eq!(
+            p.tables.len(),
+            all.tables
+                .iter()
+                .filter(|t| t.page.is_some_and(|p| (f..=l).contains(&p)))
+                .count()
+        );
+        pages.extend(p.pages);
+    }
+    assert_eq!(pages.len(), all.pages.len());
+    for (a, b) in pages.iter().zip(&all.pages) {
+        assert_eq!(a.number, b.number);
+        assert_eq!(a.text, b.text, "page {}", a.number);
+    }
+}
+
+/// A many-page document whose dictionaries all sit in object streams (as pdfTeX writes
+/// them), with shared fonts, per-page resources, an intermediate page-tree level
+/// carrying inherited resources, annotations pointing at other pages, and an outline.
+fn packed_document(pages: usize) -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    pdf.helvetica();
+    let mut ids = Vec::new();
+    for i in 0..pages {
+        let content = format!("BT /F1 11 Tf 72 700 Td (Page {i} of the packed document) Tj 0 -14 Td (second line {}) Tj ET", i * 7);
+        ids.push(pdf.page(&content));
+    }
+    // Annotations: a link on each page to the next one (not followed by a part).
+    for w in ids.windows(2) {
+        let link = pdf.doc.add_object(dictionary! {
+            "Type" => "Annot", "Subtype" => "Link",
+            "Rect" => vec![0.into(), 0.into(), 10.into(), 10.into()],
+            "Dest" => vec![Object::Reference(w[1]), "Fit".into()],
+        });
+        if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(w[0]) {
+            d.set("Annots", vec![Object::Reference(link)]);
+        }
+    }
+    let cat = pdf.finish();
+    let first = pdf.doc.add_object(dictionary! { "Title" => Object::string_literal("Start"), "Dest" => vec![Object::Reference(ids[0]), "Fit".into()] });
+    let outlines = pdf.doc.add_object(
+        dictionary! { "Type" => "Outlines", "First" => first, "Last" => first, "Count" => 1 },
+    );
+    if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(first) {
+        d.set("Parent", outlines);
+    }
+    if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(cat) {
+        d.set("Outlines", outlines);
+    }
+    let info = pdf
+        .doc
+        .add_object(dictionary! { "Title" => Object::string_literal("Packed") });
+    pdf.doc.trailer.set("Info", info);
+    let mut out = Vec::new();
+    let opts = SaveOptions::builder()
+        .use_object_streams(true)
+        .use_xref_streams(true)
+        .max_objects_per_stream(16)
+        .build();
+    pdf.doc.save_with_options(&mut out, opts).unwrap();
+    out
+}
+
+#[test]
+fn parts_of_a_packed_document_match_the_whole() {
+    let bytes = packed_document(60);
+    let objstms = bytes.windows(7).filter(|w| w == b"/ObjStm").count();
+    assert!(
+        objstms > 4,
+        "the generated PDF has {objstms} object streams"
+    );
+    for n in [2, 3, 7] {
+        assert_parts_match(&bytes, n);
+    }
+}
+
+#[test]
+fn parts_of_a_shipped_pdf_with_object_streams_match_the_whole() {
+    let bytes = fixture("shared-mime-info-spec.pdf");
+    assert!(bytes.windows(7).any(|w| w == b"/ObjStm"));
+    assert_parts_match(&bytes, 2);
+    assert_parts_match(&bytes, 5);
+}
+
+#[test]
+fn parts_of_pdfs_without_object_streams_match_the_whole() {
+    for f in ["dmca.pdf", "naacl06-shinyama.pdf"] {
+        assert_parts_match(&fixture(f), 2);
+    }
+}
+
+/// A range past the end of the document is still an error that says so.
+#[test]
+fn a_range_past_the_end_is_refused() {
+    let bytes = packed_document(5);
+    let e = agent()
+        .extract(&bytes, Some((9, 12)), false, &|| false)
+        .unwrap_err();
+    assert!(e.message.contains("5 pages"), "{}", e.message);
+}
+
+/// The lazy path is taken for a part of a packed document and unpacks less than a full
+/// load; a PDF without object streams falls back to the full load.
+#[test]
+fn a_middle_part_unpacks_only_what_it_needs() {
+    let bytes = packed_document(60);
+    let (loaded, full) = daa_pdf::bench_support::part_load(&bytes, 25, 35).unwrap();
+    assert!(loaded < full, "{loaded} objects loaded of {full}");
+    assert!(daa_pdf::bench_support::part_load(&fixture("dmca.pdf"), 1, 1).is_none());
+}
+
+/// The shared corpus beside the repository (`DAA_CORPUS` overrides), when present: every
+/// PDF split in two gives the whole run's pages.
+#[test]
+fn parts_of_the_shared_corpus_match_the_whole() {
+    let dir = std::env::var_os("DAA_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/pdf")
+        });
+    if !dir.is_dir() {
+        println!("shared corpus not found at {}: skipped", dir.display());
+        return;
+    }
+    for f in daa_pdf::bench_support::pdf_files(&dir).unwrap() {
+        let bytes = std::fs::read(&f).unwrap();
+        if whole(&bytes).pages.len() >= 2 {
+            println!("{}", f.display());
+            assert_parts_match(&bytes, 2);
+        }
+    }
+}
+
+/// A document whose page tree root says `count` pages but holds `real`.
+fn lying_count(real: usize, count: i64) -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    pdf.helvetica();
+    for i in 0..real {
+        pdf.page(&format!("BT /F1 11 Tf 72 700 Td (real page {i}) Tj ET"));
+    }
+    pdf.finish();
+    let pages_id = pdf.pages_id;
+    if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(pages_id) {
+        d.set("Count", count);
+    }
+    pdf.bytes()
+}
+
+fn run_part(bytes: &[u8], index: u32, count: u32, first: u32, last: u32) -> StageOutput {
+    let part = Part {
+        index,
+        count,
+        first_page: Some(first),
+        last_page: Some(last),
+    };
+    agent()
+        .execute(&task(Some(part)), &ctx(bytes.to_vec()))
+        .unwrap()
+}
+
+/// Validation counts pages from `/Count`; when it lies, a split loses no page and fails
+/// no part: the last part runs to the real end, parts past it come back empty.
+#[test]
+fn a_split_planned_from_a_lying_page_count_loses_nothing() {
+    let short = lying_count(5, 2);
+    assert_eq!(daa_pdf::page_count(&short, &Limits::default()).unwrap(), 2);
+    let numbers: Vec<u32> = [run_part(&short, 0, 2, 1, 1), run_part(&short, 1, 2, 2, 2)]
+        .into_iter()
+        .flat_map(|o| o.pages.into_iter().map(|p| p.number))
+        .collect();
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+
+    let long = lying_count(3, 8);
+    assert_eq!(daa_pdf::page_count(&long, &Limits::default()).unwrap(), 8);
+    let first = run_part(&long, 0, 2, 1, 4);
+    assert_eq!(first.pages.len(), 3);
+    let past = run_part(&long, 1, 2, 5, 8);
+    assert!(past.pages.is_empty());
+    assert!(
+        past.warnings
+            .iter()
+            .any(|w| w.contains("this part is empty")),
+        "{:?}",
+        past.warnings
+    );
+}
