@@ -59,10 +59,9 @@ pub fn address(doc_sha256: &str, requirements: &Requirements) -> String {
 /// (their bytes are at hand; see `docs/coordination.md` for the other sources).
 pub fn address_of(source: &Source, requirements: &Requirements) -> Option<String> {
     match source {
-        Source::Inline { data, .. } => Some(address(
-            &hex::encode(Sha256::digest(&data.0)),
-            requirements,
-        )),
+        Source::Inline { data, .. } => {
+            Some(address(&hex::encode(Sha256::digest(&data.0)), requirements))
+        }
         Source::Object { .. } | Source::Url(_) | Source::Path(_) => None,
     }
 }
@@ -244,13 +243,22 @@ mod tests {
         };
         let r = Requirements::default();
         let a = address_of(&src(b"a,b\n1,2\n", "x.csv"), &r).expect("inline");
-        assert_eq!(a, address_of(&src(b"a,b\n1,2\n", "other.csv"), &r).expect("inline"));
-        assert_ne!(a, address_of(&src(b"a,b\n1,3\n", "x.csv"), &r).expect("inline"));
+        assert_eq!(
+            a,
+            address_of(&src(b"a,b\n1,2\n", "other.csv"), &r).expect("inline")
+        );
+        assert_ne!(
+            a,
+            address_of(&src(b"a,b\n1,3\n", "x.csv"), &r).expect("inline")
+        );
         let more = Requirements {
             embeddings: true,
             ..r
         };
-        assert_ne!(a, address_of(&src(b"a,b\n1,2\n", "x.csv"), &more).expect("inline"));
+        assert_ne!(
+            a,
+            address_of(&src(b"a,b\n1,2\n", "x.csv"), &more).expect("inline")
+        );
         assert_eq!(address_of(&Source::Url("https://x".into()), &r), None);
     }
 }

@@ -356,7 +356,7 @@ impl Memory {
                 .query_async(&mut c)
                 .await?;
         }
-        found.sort_by(|a, b| b.0.timestamp_ms.cmp(&a.0.timestamp_ms));
+        found.sort_by_key(|e| std::cmp::Reverse(e.0.timestamp_ms));
         let mut out = Vec::new();
         // Read values newest first, in batches, until `limit` live entries are found.
         for batch in found.chunks(limit.clamp(1, 200)) {

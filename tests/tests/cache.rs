@@ -18,7 +18,11 @@ fn csv() -> Vec<u8> {
 async fn processed_since(client: &Client, agent: AgentKind, after_ms: u64) -> u64 {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let live = client.store.live_agents(agent, 5_000).await.expect("agents");
+        let live = client
+            .store
+            .live_agents(agent, 5_000)
+            .await
+            .expect("agents");
         if let [a] = live.as_slice() {
             if a.last_beat_ms > after_ms {
                 return a.heartbeat.as_ref().map_or(0, |h| h.processed);
@@ -34,7 +38,8 @@ async fn processed_since(client: &Client, agent: AgentKind, after_ms: u64) -> u6
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_jobs_for_one_document_are_extracted_once() {
-    let env = Env::start();
+    let mut env = Env::start();
+    env.set("DAA_CACHE_ENABLED", "true");
     let _coordinator = env.spawn(Role::Coordinator);
     let _quality = env.spawn(Role::Quality);
     let _structured = env.spawn(Role::Structured);
@@ -116,7 +121,8 @@ async fn fifty_concurrent_jobs_for_one_document_are_extracted_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_of_a_failed_job_run_and_nothing_is_cached() {
-    let env = Env::start();
+    let mut env = Env::start();
+    env.set("DAA_CACHE_ENABLED", "true");
     let _coordinator = env.spawn(Role::Coordinator);
     let _quality = env.spawn(Role::Quality);
     let _worker = env.spawn_with(Role::TestWorker, &[("TESTWORKER_FAIL", "permanent")]);
@@ -148,4 +154,49 @@ async fn followers_of_a_failed_job_run_and_nothing_is_cached() {
         .await
         .expect("report");
     assert!(report.held.is_empty(), "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_are_answered_after_the_coordinator_is_restarted() {
+    let mut env = Env::start();
+    env.set("DAA_CACHE_ENABLED", "true");
+    let mut coordinator = env.spawn(Role::Coordinator);
+    let _quality = env.spawn(Role::Quality);
+    let _slow = env.spawn_with(Role::TestWorker, &[("TESTWORKER_DELAY_MS", "1500")]);
+    let client = env.client().await;
+    let data = csv();
+    let mut jobs = Vec::new();
+    for _ in 0..5 {
+        jobs.push(
+            client
+                .submit(Client::job("distro-info-debian.csv", data.clone()))
+                .await,
+        );
+    }
+    // Kill the coordinator while the leader is in extraction and the others follow it.
+    let ids: Vec<String> = jobs.iter().map(|j| j.job_id.clone()).collect();
+    eventually(WAIT, "the leader reaches extraction", || {
+        let (store, ids) = (client.store.clone(), ids.clone());
+        async move {
+            for id in &ids {
+                let s = store.job_state(id).await.expect("state");
+                if s.is_some_and(|s| s.stage == Some(daa_shared::model::Stage::Extraction)) {
+                    return true;
+                }
+            }
+            false
+        }
+    })
+    .await;
+    coordinator.kill9();
+    let _coordinator2 = env.spawn(Role::Coordinator);
+    for j in &mut jobs {
+        let doc = j.result(WAIT).await;
+        assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
+    }
+    assert_eq!(
+        processed_since(&client, AgentKind::Structured, now_ms()).await,
+        1,
+        "the document was extracted once"
+    );
 }

@@ -122,7 +122,11 @@ async fn processes_contending_for_one_lock_take_turns() {
         );
     }
     let counter = store.keys().lock_data("proc-counter", "counter");
-    assert_eq!(get_u64(&store, &counter).await, 100, "an increment was lost");
+    assert_eq!(
+        get_u64(&store, &counter).await,
+        100,
+        "an increment was lost"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +201,10 @@ async fn a_holder_whose_lock_expired_has_its_fenced_write_refused() {
     assert!(!first.extend().await.expect("extend"));
     assert!(first.is_lost());
     assert!(!first.release().await.expect("release"));
-    assert!(third.release().await.expect("the third holder still holds it"));
+    assert!(third
+        .release()
+        .await
+        .expect("the third holder still holds it"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,7 +380,11 @@ async fn long_waiters_are_reported_with_the_holder() {
     })
     .await
     .expect("joined");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert!(v["held"]
         .as_array()

@@ -48,7 +48,11 @@ async fn entries_are_stored_found_by_pattern_and_deleted() {
     };
     assert_eq!(
         keys(m.search("notes", "pdf/*", 10).await.expect("search")),
-        ["notes/pdf/fonts/3000", "notes/pdf/pages/2000", "notes/pdf/pages/1000"]
+        [
+            "notes/pdf/fonts/3000",
+            "notes/pdf/pages/2000",
+            "notes/pdf/pages/1000"
+        ]
     );
     assert_eq!(
         keys(m.search("notes", "*/pages/*", 10).await.expect("search")),
@@ -202,8 +206,15 @@ fn daa(env: &Env, args: &[&str]) -> std::process::Output {
 async fn the_cli_puts_gets_searches_and_deletes() {
     let env = Env::start();
     let m = memory(&env).await;
-    let out = daa(&env, &["memory", "put", "ops/cli/note", r#"{"hello": "world"}"#]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = daa(
+        &env,
+        &["memory", "put", "ops/cli/note", r#"{"hello": "world"}"#],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key: MemoryKey = String::from_utf8(out.stdout)
         .expect("utf-8")
         .trim()

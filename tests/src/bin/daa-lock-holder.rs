@@ -17,7 +17,9 @@ use redis::AsyncCommands;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let resource = args.next().context("usage: daa-lock-holder RESOURCE ITERATIONS")?;
+    let resource = args
+        .next()
+        .context("usage: daa-lock-holder RESOURCE ITERATIONS")?;
     let iterations: u64 = args
         .next()
         .context("usage: daa-lock-holder RESOURCE ITERATIONS")?
