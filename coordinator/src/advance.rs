@@ -15,6 +15,7 @@ use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
 use daa_shared::trace::TraceContext;
 
+use crate::cache;
 use crate::plan::{next_stage, validated_kind, CompletedStage, Next, PlanHints};
 use crate::publish;
 use crate::service::{CoordinatorError, Ctx};
@@ -71,13 +72,13 @@ pub(crate) async fn on_job(
         CreateOutcome::Created => {
             tracing::info!(%job_id, trace_id = %spec.trace_id, "job accepted");
             publish::event(&ctx.js, &ctx.subjects, &job_id, JobStatus::Accepted, None).await;
-            advance(ctx, &job_id, false).await
+            cache::start(ctx, &spec, false).await
         }
         CreateOutcome::Exists(status) => {
             // A resubmission is the same job. After a crash between creating the job and
             // publishing its first stage (this is a redelivery), finish that work.
             if redelivered && !status.is_terminal() {
-                advance(ctx, &job_id, true).await
+                cache::start(ctx, &spec, true).await
             } else if status.is_terminal() && spec.reply_to.is_some() {
                 // A client that resubmits an ended job (say, after losing its first
                 // reply) gets the stored result; the job does not run again.
@@ -339,6 +340,7 @@ pub(crate) async fn finish(
         if let Some(reply_to) = &spec.reply_to {
             publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await?;
         }
+        cache::on_finished(ctx, spec, &doc).await?;
     }
     Ok(())
 }
@@ -367,5 +369,5 @@ async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
     if let Some(reply_to) = &spec.reply_to {
         publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await?;
     }
-    Ok(())
+    cache::on_finished(ctx, &spec, &doc).await
 }

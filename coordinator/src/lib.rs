@@ -9,6 +9,7 @@
 
 mod advance;
 mod api;
+mod cache;
 mod deadlines;
 mod dlq;
 mod intake;

@@ -45,6 +45,8 @@ pub struct Config {
     pub coordinator: CoordinatorConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Content-addressed result cache (coordinator).
+    pub cache: CacheConfig,
     /// Per-agent sections (`[agents.web]`, `[agents.pdf]`...), each read and checked by
     /// its agent with [`Config::agent`] (unknown keys are errors there).
     pub agents: serde_json::Map<String, serde_json::Value>,
@@ -268,10 +270,30 @@ impl Default for LogConfig {
     }
 }
 
+/// The content-addressed result cache (see `docs/coordination.md`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Answer a job from the result of an earlier job for the same document bytes and
+    /// requirements, and let concurrent identical jobs wait for the first one.
+    pub enabled: bool,
+    /// How long a cached result stays, in seconds.
+    pub ttl_s: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl_s: 3600,
+        }
+    }
+}
+
 /// The sections `DAA_<SECTION>_<KEY>` variables map into. Variables naming another
 /// section (`DAA_BIN_DIR`, `DAA_CONFIG`) are not configuration and are left alone; an
 /// unknown key inside a known section is an error.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "nats",
     "redis",
     "jobs",
@@ -279,6 +301,7 @@ const SECTIONS: [&str; 7] = [
     "worker",
     "coordinator",
     "log",
+    "cache",
 ];
 
 impl Config {

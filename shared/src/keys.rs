@@ -68,4 +68,69 @@ impl Keys {
     pub fn lease(&self, name: &str) -> String {
         format!("{}lease:{name}", self.prefix)
     }
+
+    // Locks, result cache and coordination memory. Keys of one lock resource share the
+    // hash tag `{<resource>}` (the cache keys of a cache entry use the same tag, so the
+    // fenced write and the follower bookkeeping run in one script on Redis Cluster).
+
+    /// String: a held lock's token (`SET NX PX`).
+    pub fn lock(&self, resource: &str) -> String {
+        format!("{}lock:{{{resource}}}", self.prefix)
+    }
+    /// String: the lock's fencing counter (incremented on every acquisition).
+    pub fn lock_fence(&self, resource: &str) -> String {
+        format!("{}lock:{{{resource}}}:fence", self.prefix)
+    }
+    /// Hash: who holds the lock (holder label, fence, acquired_ms), same TTL as the lock.
+    pub fn lock_holder(&self, resource: &str) -> String {
+        format!("{}lock:{{{resource}}}:holder", self.prefix)
+    }
+    /// Sorted set: waiting tokens scored by when they started waiting (Unix ms).
+    pub fn lock_waiters(&self, resource: &str) -> String {
+        format!("{}lock:{{{resource}}}:waiters", self.prefix)
+    }
+    /// Sorted set: waiting tokens scored by their last attempt (stale waiters are pruned).
+    pub fn lock_waiters_seen(&self, resource: &str) -> String {
+        format!("{}lock:{{{resource}}}:seen", self.prefix)
+    }
+    /// Hash: waiting token → holder label, for the report.
+    pub fn lock_waiter_labels(&self, resource: &str) -> String {
+        format!("{}lock:{{{resource}}}:labels", self.prefix)
+    }
+    /// String: data `name` protected by the lock `resource` (for fenced writes; shares
+    /// the lock's hash tag).
+    pub fn lock_data(&self, resource: &str, name: &str) -> String {
+        format!("{}lock:{{{resource}}}:data:{name}", self.prefix)
+    }
+    /// Sorted set: resources with a holder or waiters, scored by when that stops being
+    /// true at the latest (Unix ms), for `daa inspect locks`.
+    pub fn locks_index(&self) -> String {
+        format!("{}locks:index", self.prefix)
+    }
+    /// String: a cached result document, written by a fenced write under the lock
+    /// `resource` (`cache:<key>`).
+    pub fn cache_entry(&self, resource: &str) -> String {
+        format!("{}cache:{{{resource}}}:result", self.prefix)
+    }
+    /// Set: jobs waiting for the job that holds the cache lock `resource` to finish.
+    pub fn cache_followers(&self, resource: &str) -> String {
+        format!("{}cache:{{{resource}}}:followers", self.prefix)
+    }
+    /// String: `<fence>` of the cache lock a leading job holds (its finish path reads it).
+    pub fn job_cache_lead(&self, job_id: &str) -> String {
+        format!("{}job:{{{job_id}}}:cache", self.prefix)
+    }
+    /// String: one coordination memory entry (JSON), `<agent>/<task>/<timestamp>`.
+    pub fn memory_entry(&self, namespace: &str, path: &str) -> String {
+        format!("{}memory:{{{namespace}}}:e:{path}", self.prefix)
+    }
+    /// Sorted set: a namespace's entry paths scored by when they expire (Unix ms; +inf
+    /// for entries without a TTL). Searched with ZSCAN MATCH, never KEYS.
+    pub fn memory_index(&self, namespace: &str) -> String {
+        format!("{}memory:{{{namespace}}}:index", self.prefix)
+    }
+    /// Set: namespaces that hold entries.
+    pub fn memory_namespaces(&self) -> String {
+        format!("{}memory:namespaces", self.prefix)
+    }
 }

@@ -12,7 +12,10 @@
 //! - [`config`]: layered configuration (defaults < TOML < `DAA_*` env < flags);
 //! - [`telemetry`]: tracing initialisation;
 //! - [`shutdown`]: the graceful shutdown signal every long-running loop listens to;
-//! - [`trace`]: W3C `traceparent` propagation through NATS headers.
+//! - [`trace`]: W3C `traceparent` propagation through NATS headers;
+//! - [`lock`]: distributed locks with fencing tokens, ordered multi-resource locking;
+//! - [`memory`]: coordination memory (namespace/agent/task/timestamp entries);
+//! - [`cache`]: the content-addressed result cache's Redis primitives.
 //!
 //! See `DESIGN.md` (the architecture contract) and `docs/` for the decisions behind it.
 
@@ -32,5 +35,9 @@ pub mod telemetry;
 pub mod time;
 pub mod topology;
 pub mod trace;
+
+pub mod cache;
+pub mod lock;
+pub mod memory;
 
 pub use error::Error;

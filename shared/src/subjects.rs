@@ -137,6 +137,14 @@ impl Subjects {
             self.tasks_stream()
         )
     }
+    /// `daa.memory.<namespace>` (core NATS): a coordination memory entry was stored.
+    pub fn memory(&self, namespace: &str) -> String {
+        format!("{}.memory.{}", self.prefix, namespace)
+    }
+    /// `daa.memory.>`: every namespace's store notifications.
+    pub fn memory_all(&self) -> String {
+        format!("{}.memory.>", self.prefix)
+    }
     /// Durable consumer name of an agent type's priority lane.
     pub fn task_consumer(&self, agent: AgentKind, priority: Priority) -> String {
         format!("tasks-{agent}-{priority}")

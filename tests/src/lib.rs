@@ -54,6 +54,10 @@ impl Env {
                 ("DAA_COORDINATOR_SWEEP_INTERVAL_MS".into(), "100".into()),
                 ("DAA_COORDINATOR_LIVENESS_WINDOW_MS".into(), "2000".into()),
                 ("DAA_COORDINATOR_HTTP_ADDR".into(), String::new()),
+                // Many tests submit the same bytes several times to exercise the pipeline;
+                // the result cache would answer all but one. tests/tests/cache.rs turns
+                // it on.
+                ("DAA_CACHE_ENABLED".into(), "false".into()),
             ],
         }
     }

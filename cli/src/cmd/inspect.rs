@@ -31,6 +31,8 @@ enum What {
         /// Job id.
         job_id: String,
     },
+    /// Held locks (holder, fence, TTL left) and waiters older than a threshold.
+    Locks(super::inspect_locks::Args),
 }
 
 pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
@@ -38,6 +40,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         .await
         .context("cannot inspect the fleet")?;
     match args.what {
+        What::Locks(a) => return super::inspect_locks::run(&store, a, args.json).await,
         What::Agents => {
             let mut rows = Vec::new();
             for kind in AgentKind::ALL {

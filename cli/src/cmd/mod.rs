@@ -1,6 +1,8 @@
 //! One file per subcommand.
 
 pub(crate) mod inspect;
+pub(crate) mod inspect_locks;
+pub(crate) mod memory;
 pub(crate) mod process;
 pub(crate) mod result;
 pub(crate) mod status;

@@ -7,7 +7,7 @@
 mod agents;
 mod jobs;
 mod lease;
-mod scripts;
+pub(crate) mod scripts;
 
 use std::time::Duration;
 
@@ -122,6 +122,11 @@ impl Store {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The loaded scripts (locks, cache and memory live outside this module).
+    pub(crate) fn scripts(&self) -> &scripts::Scripts {
+        &self.scripts
     }
 
     /// Round trip to Redis.

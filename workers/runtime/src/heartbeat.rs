@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use daa_shared::memory::{Memory, ESTIMATES_NAMESPACE, ESTIMATE_TASK_MS};
 use daa_shared::shutdown::Shutdown;
 use daa_shared::store::Heartbeat;
 
@@ -37,6 +38,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut draining: Shutdown) {
     let ttl = every.as_millis() as u64 * 5;
     let kind = shared.agent.kind();
     let mut tick = tokio::time::interval(every);
+    let mut estimates = Estimates::default();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -45,6 +47,57 @@ pub(crate) async fn run(shared: Arc<Shared>, mut draining: Shutdown) {
         let hb = snapshot(&shared, false);
         if let Err(e) = shared.store.heartbeat(kind, &hb, ttl).await {
             tracing::warn!(error = %e, "heartbeat failed");
+        }
+        estimates.maybe_store(&shared).await;
+    }
+}
+
+/// At most one estimate per worker this often (and only after new tasks).
+const ESTIMATE_EVERY: Duration = Duration::from_secs(10);
+/// How long an estimate stays in coordination memory.
+const ESTIMATE_TTL: Duration = Duration::from_secs(600);
+
+/// The worker's task-duration estimate, shared through coordination memory so that
+/// planners and operators (`daa memory search estimates`) can read it.
+#[derive(Default)]
+struct Estimates {
+    stored_at: Option<tokio::time::Instant>,
+    stored_samples: u64,
+}
+
+impl Estimates {
+    async fn maybe_store(&mut self, shared: &Shared) {
+        let (ewma_ms, samples) = shared.stats.duration_estimate();
+        let due = self.stored_at.is_none_or(|t| t.elapsed() >= ESTIMATE_EVERY);
+        if samples == self.stored_samples || !due {
+            return;
+        }
+        let (p50_ms, p99_ms) = shared.stats.percentiles();
+        let value = serde_json::json!({
+            "instance": shared.instance,
+            "ewma_ms": ewma_ms,
+            "samples": samples,
+            "p50_ms": p50_ms,
+            "p99_ms": p99_ms,
+        });
+        let memory = Memory::new(shared.store.clone())
+            .with_notifications(shared.client.clone(), shared.subjects.clone());
+        let agent = shared.agent.kind();
+        match memory
+            .store(
+                ESTIMATES_NAMESPACE,
+                agent.as_str(),
+                ESTIMATE_TASK_MS,
+                &value,
+                Some(ESTIMATE_TTL),
+            )
+            .await
+        {
+            Ok(_) => {
+                self.stored_at = Some(tokio::time::Instant::now());
+                self.stored_samples = samples;
+            }
+            Err(e) => tracing::debug!(error = %e, "estimate not stored"),
         }
     }
 }

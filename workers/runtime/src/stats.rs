@@ -12,7 +12,12 @@ pub(crate) struct Stats {
     pub(crate) processed: AtomicU64,
     pub(crate) failed: AtomicU64,
     latency: Mutex<Option<Histogram<u64>>>,
+    /// Exponentially weighted moving average of task duration (ms) and its sample count.
+    ewma: Mutex<(f64, u64)>,
 }
+
+/// Weight of the newest task in the duration average.
+const EWMA_ALPHA: f64 = 0.2;
 
 impl Stats {
     pub(crate) fn new() -> Self {
@@ -21,6 +26,7 @@ impl Stats {
             processed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             latency: Mutex::new(Histogram::new_with_bounds(1, 3_600_000, 2).ok()),
+            ewma: Mutex::new((0.0, 0)),
         }
     }
 
@@ -34,6 +40,19 @@ impl Stats {
                 let _ = h.record(ms.max(1));
             }
         }
+        if let Ok(mut e) = self.ewma.lock() {
+            let (avg, n) = *e;
+            *e = if n == 0 {
+                (ms as f64, 1)
+            } else {
+                (EWMA_ALPHA * ms as f64 + (1.0 - EWMA_ALPHA) * avg, n + 1)
+            };
+        }
+    }
+
+    /// (EWMA of task duration in ms, tasks it covers).
+    pub(crate) fn duration_estimate(&self) -> (f64, u64) {
+        self.ewma.lock().map(|e| *e).unwrap_or((0.0, 0))
     }
 
     /// (p50, p99) task latency in ms.
