@@ -43,6 +43,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Run benchmarks.
     Bench(bench::Args),
+    /// The dead-letter queue: list, show, replay and purge dead-lettered tasks.
+    Dlq(cmd::dlq::Args),
 }
 
 fn main() {
@@ -78,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Result(a) => cmd::result::run(&cfg, a).await,
             Command::Inspect(a) => cmd::inspect::run(&cfg, a).await,
             Command::Bench(a) => bench::run(&cfg, a).await,
+            Command::Dlq(a) => cmd::dlq::run(&cfg, a).await,
         }
     })
 }

@@ -18,6 +18,7 @@ use crate::keys::Keys;
 use crate::Error;
 
 pub use agents::{Heartbeat, LiveAgent};
+pub use lease::{LeaseHolder, LeaseOutcome, COORDINATOR_LEADER};
 pub use jobs::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec, JobState};
 
 /// What went wrong talking to Redis.
