@@ -82,8 +82,7 @@ async fn run(
         let held = *tx.borrow();
         // A renewal that does not answer within the lease period is a failed one.
         let outcome =
-            tokio::time::timeout(ttl, store.fenced_lease(COORDINATOR_LEADER, &instance, ttl))
-                .await;
+            tokio::time::timeout(ttl, store.fenced_lease(COORDINATOR_LEADER, &instance, ttl)).await;
         let now = match outcome {
             Ok(Ok(LeaseOutcome::Held(fence))) => Some(fence),
             Ok(Ok(LeaseOutcome::Taken(_))) => None,

@@ -3,7 +3,7 @@
 //! two coordinators and several structured and quality workers; mixed jobs (CSV, JSON,
 //! XML, text, and invalid inputs that must end failed with a reason) submitted at a
 //! steady rate while a random worker is killed with SIGKILL (and started again) every
-//! few seconds, nats-server is killed and restarted once and redis-server once. Then it
+//! few seconds (one holding tasks, when any does), nats-server is killed and restarted once and redis-server once. Then it
 //! waits until every job has ended and proves, from Redis and from the job events kept
 //! in the `DAA_EVENTS` stream: every submitted job ended, each exactly once (one terminal
 //! event, no second completion), with the outcome its input calls for; none was lost.
@@ -33,6 +33,9 @@ pub struct ChaosSpec {
     pub structured: usize,
     /// Quality workers.
     pub quality: usize,
+    /// Slow structured workers (`daa-test-worker`: the real structured agent, 400 ms per
+    /// task), so that a kill always finds tasks in flight.
+    pub slow_structured: usize,
     /// Seed of the random choices (printed, so a run can be repeated).
     pub seed: u64,
     /// How long to wait for the jobs to end once the last one was submitted.
@@ -40,16 +43,17 @@ pub struct ChaosSpec {
 }
 
 impl ChaosSpec {
-    /// `jobs` jobs at 10 per second, a kill every 2.5 s, 2 coordinators, 3 structured and
-    /// 2 quality workers.
+    /// `jobs` jobs at 10 per second, a kill every 2.5 s, 2 coordinators, 2 structured,
+    /// 1 slow structured and 2 quality workers.
     pub fn new(jobs: usize) -> ChaosSpec {
         ChaosSpec {
             jobs,
             rate_per_s: 10.0,
             kill_every: Duration::from_millis(2500),
             coordinators: 2,
-            structured: 3,
+            structured: 2,
             quality: 2,
+            slow_structured: 1,
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
@@ -85,6 +89,8 @@ pub struct ChaosReport {
     pub dead_lettered: u64,
     /// Workers killed with SIGKILL.
     pub kills: usize,
+    /// Tasks the killed workers held, by their last heartbeats before the kill.
+    pub killed_in_flight: u64,
     /// nats-server restarts.
     pub nats_restarts: usize,
     /// redis-server restarts.
@@ -121,8 +127,9 @@ impl fmt::Display for ChaosReport {
         )?;
         write!(
             f,
-            "kills {}  nats restarts {}  redis restarts {}  wall {:.1} s  (seed {})",
+            "kills {} (holding {} tasks)  nats restarts {}  redis restarts {}  wall {:.1} s  (seed {})",
             self.kills,
+            self.killed_in_flight,
             self.nats_restarts,
             self.redis_restarts,
             self.wall.as_secs_f64(),
@@ -170,7 +177,11 @@ fn inputs() -> Vec<Input> {
             b"Chaos run notes.\nEvery job must end exactly once.\n",
             JobStatus::Completed,
         ),
-        text("small.csv", b"id,name\n1,alpha\n2,beta\n", JobStatus::Completed),
+        text(
+            "small.csv",
+            b"id,name\n1,alpha\n2,beta\n",
+            JobStatus::Completed,
+        ),
         text(
             "small.json",
             br#"{"items": [{"id": 1}, {"id": 2}]}"#,
@@ -201,10 +212,31 @@ impl Rng {
     }
 }
 
-/// A worker slot: its role and the process filling it.
+/// A worker slot: its role, extra variables and the process filling it.
 struct Slot {
     role: Role,
+    extra: &'static [(&'static str, &'static str)],
     process: DaaProcess,
+}
+
+const SLOW: &[(&str, &str)] = &[("TESTWORKER_DELAY_MS", "400")];
+
+/// Tasks in flight at worker `pid` by its last heartbeat (instance `<host>-<pid>`).
+async fn in_flight(client: &Client, role: Role, pid: u32) -> u64 {
+    let agent = match role {
+        Role::Quality => AgentKind::Quality,
+        _ => AgentKind::Structured,
+    };
+    let suffix = format!("-{pid}");
+    client
+        .store
+        .live_agents(agent, 5_000)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|a| a.instance.ends_with(&suffix))
+        .and_then(|a| a.heartbeat)
+        .map_or(0, |h| h.in_flight)
 }
 
 /// Run a chaos round as `spec` says; `progress` gets one line per event (kill, restart,
@@ -222,19 +254,28 @@ pub async fn run(spec: &ChaosSpec, progress: &(dyn Fn(&str) + Sync)) -> ChaosRep
     let _coordinators: Vec<DaaProcess> = (0..spec.coordinators)
         .map(|_| env.spawn(Role::Coordinator))
         .collect();
+    let none: &'static [(&'static str, &'static str)] = &[];
     let mut slots: Vec<Slot> = (0..spec.structured)
-        .map(|_| Role::Structured)
-        .chain((0..spec.quality).map(|_| Role::Quality))
-        .map(|role| Slot {
+        .map(|_| (Role::Structured, none))
+        .chain((0..spec.slow_structured).map(|_| (Role::TestWorker, SLOW)))
+        .chain((0..spec.quality).map(|_| (Role::Quality, none)))
+        .map(|(role, extra)| Slot {
             role,
-            process: env.spawn(role),
+            extra,
+            process: env.spawn_with(role, extra),
         })
         .collect();
     let client = env.client().await;
     wait_for_workers(&client, spec).await;
     progress(&format!(
-        "chaos: {} jobs at {}/s, {} coordinator(s), {} structured + {} quality workers, seed {}",
-        spec.jobs, spec.rate_per_s, spec.coordinators, spec.structured, spec.quality, spec.seed
+        "chaos: {} jobs at {}/s, {} coordinator(s), {} structured + {} slow structured + {} quality workers, seed {}",
+        spec.jobs,
+        spec.rate_per_s,
+        spec.coordinators,
+        spec.structured,
+        spec.slow_structured,
+        spec.quality,
+        spec.seed
     ));
 
     // The plan: which input each job gets.
@@ -277,12 +318,18 @@ pub async fn run(spec: &ChaosSpec, progress: &(dyn Fn(&str) + Sync)) -> ChaosRep
         tokio::time::sleep(Duration::from_millis(100)).await;
         let t = started.elapsed();
         if report.nats_restarts == 0 && t >= nats_at {
-            progress(&format!("{:>6.1} s  restarting nats-server", t.as_secs_f64()));
+            progress(&format!(
+                "{:>6.1} s  restarting nats-server",
+                t.as_secs_f64()
+            ));
             tokio::task::block_in_place(|| env.nats.restart());
             report.nats_restarts += 1;
         }
         if report.redis_restarts == 0 && t >= redis_at {
-            progress(&format!("{:>6.1} s  restarting redis-server", t.as_secs_f64()));
+            progress(&format!(
+                "{:>6.1} s  restarting redis-server",
+                t.as_secs_f64()
+            ));
             tokio::task::block_in_place(|| env.redis.restart());
             report.redis_restarts += 1;
         }
@@ -290,23 +337,33 @@ pub async fn run(spec: &ChaosSpec, progress: &(dyn Fn(&str) + Sync)) -> ChaosRep
             // Jitter: the next kill comes after 0.5 to 1.5 times the period.
             let jitter = 0.5 + (rng.below(1000) as f64) / 1000.0;
             next_kill = t + spec.kill_every.mul_f64(jitter);
-            let i = rng.below(slots.len());
+            // A random worker among those holding tasks (by their heartbeats), else any.
+            let mut held_by = Vec::with_capacity(slots.len());
+            for slot in &slots {
+                held_by.push(in_flight(&client, slot.role, slot.process.pid()).await);
+            }
+            let busy: Vec<usize> = (0..slots.len()).filter(|&i| held_by[i] > 0).collect();
+            let i = if busy.is_empty() {
+                rng.below(slots.len())
+            } else {
+                busy[rng.below(busy.len())]
+            };
+            let held = held_by[i];
             let slot = &mut slots[i];
             let pid = slot.process.pid();
             slot.process.kill9();
-            slot.process = env.spawn(slot.role);
+            slot.process = env.spawn_with(slot.role, slot.extra);
             report.kills += 1;
+            report.killed_in_flight += held;
             progress(&format!(
-                "{:>6.1} s  killed {} (pid {pid}) with SIGKILL, started pid {}",
+                "{:>6.1} s  killed {} (pid {pid}, {held} tasks in flight) with SIGKILL, started pid {}",
                 t.as_secs_f64(),
                 slot.role.binary(),
                 slot.process.pid()
             ));
         }
     }
-    let ids = submitter
-        .await
-        .unwrap_or_else(|e| panic!("submitter: {e}"));
+    let ids = submitter.await.unwrap_or_else(|e| panic!("submitter: {e}"));
     report.submitted = ids.len();
     progress(&format!(
         "{:>6.1} s  all {} jobs submitted; waiting for them to end",
@@ -357,7 +414,9 @@ pub async fn run(spec: &ChaosSpec, progress: &(dyn Fn(&str) + Sync)) -> ChaosRep
             .filter(|s| **s == JobStatus::Completed)
             .count();
         if events.len() > 1 || completions > 1 || events[0] != *status {
-            report.duplicates.push(format!("{id}: events {events:?}, state {status}"));
+            report
+                .duplicates
+                .push(format!("{id}: events {events:?}, state {status}"));
         }
         match status {
             JobStatus::Completed => report.completed += 1,
@@ -386,13 +445,19 @@ pub async fn run(spec: &ChaosSpec, progress: &(dyn Fn(&str) + Sync)) -> ChaosRep
 
 async fn wait_for_workers(client: &Client, spec: &ChaosSpec) {
     let store = client.store.clone();
-    let (s, q) = (spec.structured, spec.quality);
+    let (s, q) = (spec.structured + spec.slow_structured, spec.quality);
     crate::eventually(Duration::from_secs(60), "every worker beats", || {
         let store = store.clone();
         async move {
             let live = |a| {
                 let store = store.clone();
-                async move { store.live_agents(a, 5_000).await.map(|v| v.len()).unwrap_or(0) }
+                async move {
+                    store
+                        .live_agents(a, 5_000)
+                        .await
+                        .map(|v| v.len())
+                        .unwrap_or(0)
+                }
             };
             live(AgentKind::Structured).await >= s && live(AgentKind::Quality).await >= q
         }

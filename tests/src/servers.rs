@@ -185,14 +185,7 @@ impl RedisServer {
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(dir)
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                fsync,
-            ])
+            .args(["--save", "", "--appendonly", "yes", "--appendfsync", fsync])
             .arg("--logfile")
             .arg(&log)
             .stdin(Stdio::null())
@@ -213,8 +206,8 @@ impl RedisServer {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = Self::launch(self.dir.path(), self.port, self.fsync)
-            .unwrap_or_else(|e| panic!("{e}"));
+        self.child =
+            Self::launch(self.dir.path(), self.port, self.fsync).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

@@ -83,12 +83,15 @@ async fn dead_letters_are_listed_shown_replayed_as_new_jobs_and_purged() {
     }
     let ids: Vec<String> = jobs.iter().map(|j| j.job_id.clone()).collect();
 
-    // list: one entry per job, with agent, job, task and the last error.
-    let listed = entries(&env).await;
+    // list: one entry per job (in the order they were dead-lettered), with agent, job,
+    // task and the last error.
+    let mut listed = entries(&env).await;
     assert_eq!(listed.len(), 3, "{listed:?}");
+    let position = |e: &serde_json::Value| ids.iter().position(|id| e["job_id"] == id.as_str());
+    listed.sort_by_key(|e| position(e));
     for (e, id) in listed.iter().zip(&ids) {
         assert_eq!(e["agent"], "structured");
-        assert_eq!(e["job_id"], id.as_str());
+        assert_eq!(e["job_id"], id.as_str(), "{listed:?}");
         assert_eq!(e["task_id"], format!("{id}.1.extraction.0"));
         assert_eq!(e["deliveries"], 3);
         assert!(e["last_error"]
@@ -97,12 +100,18 @@ async fn dead_letters_are_listed_shown_replayed_as_new_jobs_and_purged() {
             .contains("injected temporary failure"));
     }
     let text = daa_ok(&env, &["dlq", "list"]).await;
-    assert!(text.contains(&ids[0]) && text.contains("1.extraction.0"), "{text}");
+    assert!(
+        text.contains(&ids[0]) && text.contains("1.extraction.0"),
+        "{text}"
+    );
 
     // show, by sequence: the task decoded (the document's text) and every attempt.
     let seq_a = listed[0]["seq"].as_u64().unwrap().to_string();
     let shown = daa_ok(&env, &["dlq", "show", &seq_a]).await;
-    assert!(shown.contains(&format!("{}.1.extraction.0", ids[0])), "{shown}");
+    assert!(
+        shown.contains(&format!("{}.1.extraction.0", ids[0])),
+        "{shown}"
+    );
     assert!(shown.contains("| apple,3"), "{shown}");
     assert_eq!(
         shown.matches("injected temporary failure").count(),

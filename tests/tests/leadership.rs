@@ -149,17 +149,21 @@ async fn a_leader_that_stops_cleanly_releases_the_lease_for_the_next() {
     let c2 = env.spawn(Role::Coordinator);
     assert!(c1.terminate(Duration::from_secs(20)).is_some(), "c1 exits");
     // c1 released the lease before it exited, well before its 60 s period: c2 takes it.
-    eventually(Duration::from_secs(15), "the second coordinator leads", || {
-        let store = store.clone();
-        async move {
-            store
-                .lease_holder(COORDINATOR_LEADER)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|l| l.fence > first.fence)
-        }
-    })
+    eventually(
+        Duration::from_secs(15),
+        "the second coordinator leads",
+        || {
+            let store = store.clone();
+            async move {
+                store
+                    .lease_holder(COORDINATOR_LEADER)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|l| l.fence > first.fence)
+            }
+        },
+    )
     .await;
     let second = leader(&client).await.expect("a new leader");
     assert!(holds(&c2, &second), "{second:?}");

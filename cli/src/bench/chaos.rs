@@ -26,8 +26,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 2)]
     coordinators: usize,
     /// Structured workers.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 2)]
     structured: usize,
+    /// Slow structured workers (`daa-test-worker`, 400 ms per task, built by
+    /// `cargo build --workspace --bins`): a kill of one always finds tasks in flight.
+    #[arg(long, default_value_t = 1)]
+    slow: usize,
     /// Quality workers.
     #[arg(long, default_value_t = 2)]
     quality: usize,
@@ -43,6 +47,7 @@ pub(crate) async fn run(_cfg: &Config, args: Args) -> anyhow::Result<i32> {
     spec.coordinators = args.coordinators;
     spec.structured = args.structured;
     spec.quality = args.quality;
+    spec.slow_structured = args.slow;
     if let Some(seed) = args.seed {
         spec.seed = seed;
     }
