@@ -167,6 +167,23 @@ async fn a_leader_that_stops_cleanly_releases_the_lease_for_the_next() {
     .await;
     let second = leader(&client).await.expect("a new leader");
     assert!(holds(&c2, &second), "{second:?}");
+    // `daa inspect leader` reads the same record.
+    let vars = env.vars(Role::Cli);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(daa_tests::bin_path("daa"))
+            .env_remove("DAA_CONFIG")
+            .envs(vars)
+            .args(["inspect", "leader", "--json"])
+            .output()
+            .expect("daa runs")
+    })
+    .await
+    .expect("daa finished");
+    assert!(out.status.success());
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(shown["leader"]["holder"], second.holder.as_str());
+    assert_eq!(shown["leader"]["fence"], second.fence);
+    assert_eq!(shown["last_fence"], second.fence);
     assert_eq!(
         client
             .store
