@@ -45,6 +45,8 @@ enum Command {
     Bench(bench::Args),
     /// Read and write coordination memory (namespace/agent/task/timestamp entries).
     Memory(cmd::memory::Args),
+    /// The dead-letter queue: list, show, replay and purge dead-lettered tasks.
+    Dlq(cmd::dlq::Args),
 }
 
 fn main() {
@@ -81,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Inspect(a) => cmd::inspect::run(&cfg, a).await,
             Command::Bench(a) => bench::run(&cfg, a).await,
             Command::Memory(a) => cmd::memory::run(&cfg, a).await,
+            Command::Dlq(a) => cmd::dlq::run(&cfg, a).await,
         }
     })
 }

@@ -1,13 +1,17 @@
 //! The deadline sweeper: jobs whose deadline passed end now, saying which stage and
 //! which agent type they were waiting for, and whether any worker of that type is
-//! alive. One coordinator sweeps at a time (a Redis lease); ending a job is atomic
-//! anyway, so a lost lease costs duplicate work, never a double ending.
+//! alive. Only the leading coordinator sweeps (see [`crate::leader`]), and before it
+//! ends a job it checks through a script that its fence is still current, so a leader
+//! that stalled past its lease does not act on a stale term. Ending a job is atomic and
+//! once-only anyway: a race between the check and the ending costs duplicate work, never
+//! a double ending.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use daa_shared::model::{AgentKind, ErrorReport, FailureKind, JobStatus, Stage};
 use daa_shared::shutdown::Shutdown;
+use daa_shared::store::COORDINATOR_LEADER;
 use daa_shared::time::now_ms;
 
 use crate::advance::{completed_stages, finish};
@@ -15,48 +19,45 @@ use crate::plan::{next_stage, Next, PlanHints};
 use crate::service::{CoordinatorError, Ctx};
 use crate::synthesis::synthesize;
 
-const LEASE: &str = "deadline-sweeper";
-
 pub(crate) async fn run(ctx: Arc<Ctx>, mut shutdown: Shutdown) {
     let every = Duration::from_millis(ctx.cfg.coordinator.sweep_interval_ms.max(50));
-    let lease_ttl = every * 6;
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.recv() => return,
         }
-        match ctx.store.try_lease(LEASE, &ctx.instance, lease_ttl).await {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot take the sweeper lease");
-                continue;
-            }
-        }
-        if let Err(e) = sweep(&ctx).await {
+        let Some(fence) = ctx.leader.fence() else {
+            continue;
+        };
+        if let Err(e) = sweep(&ctx, fence).await {
             tracing::warn!(error = %e, "deadline sweep failed");
         }
     }
 }
 
-async fn sweep(ctx: &Ctx) -> Result<(), CoordinatorError> {
+async fn sweep(ctx: &Ctx, fence: u64) -> Result<(), CoordinatorError> {
     for job_id in ctx.store.due_deadlines(now_ms(), 200).await? {
-        if let Err(e) = expire(ctx, &job_id).await {
-            tracing::warn!(%job_id, error = %e, "cannot expire job");
+        match expire(ctx, &job_id, fence).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(fence, "leader fence is stale; the sweep stops");
+                return Ok(());
+            }
+            Err(e) => tracing::warn!(%job_id, error = %e, "cannot expire job"),
         }
     }
     Ok(())
 }
 
-/// End a job whose deadline passed.
-async fn expire(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
+/// End a job whose deadline passed, unless `fence` is no longer current (false).
+async fn expire(ctx: &Ctx, job_id: &str, fence: u64) -> Result<bool, CoordinatorError> {
     let snap = match ctx.store.job_snapshot(job_id).await? {
         Some(s) if !s.state.status.is_terminal() => s,
-        _ => return Ok(ctx.store.remove_deadline(job_id).await?),
+        _ => return Ok(ctx.store.remove_deadline(job_id).await.map(|()| true)?),
     };
     let Some(spec) = snap.state.spec.clone() else {
-        return Ok(ctx.store.remove_deadline(job_id).await?);
+        return Ok(ctx.store.remove_deadline(job_id).await.map(|()| true)?);
     };
     let done = completed_stages(&snap)?;
     let now = now_ms();
@@ -90,7 +91,14 @@ async fn expire(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
     if doc.status == JobStatus::Completed {
         doc.status = JobStatus::Partial;
     }
-    finish(ctx, &spec, doc, false).await
+    if !ctx
+        .store
+        .fence_current(COORDINATOR_LEADER, &ctx.instance, fence)
+        .await?
+    {
+        return Ok(false);
+    }
+    finish(ctx, &spec, doc, false).await.map(|()| true)
 }
 
 /// The reason a job gives when its deadline passes while waiting for `agent`.

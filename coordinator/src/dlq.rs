@@ -3,10 +3,22 @@
 //! goes to `daa.dlq.<agent>` with its delivery history, its slot in the job gets a
 //! failure result (so the job ends failed or partial with the reason), and the message
 //! leaves the task stream.
+//!
+//! Moving dead letters is a singleton duty: only the leading coordinator consumes the
+//! advisories (see [`crate::leader`]), and it checks its fence is still current before
+//! it dead-letters a task; an advisory reaching another coordinator is NAKed back to
+//! the stream for the leader. Every step is idempotent besides (the DLQ entry carries
+//! `Nats-Msg-Id` = `dlq:<task id>`, the failure result commits once).
+//!
+//! An entry carries what `daa dlq replay` needs to run the document again as a new job:
+//! the task (the document itself for validation and extraction tasks) and, when the task
+//! does not carry the document, the job's `source`; plus the job's requirements,
+//! priority and time budget.
 
 use async_nats::jetstream;
 use daa_shared::codec::{decode_message, Encoding};
 use daa_shared::model::{FailureKind, Outcome, StageResult, StageTask, TaskError};
+use daa_shared::store::COORDINATOR_LEADER;
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
 use serde::Deserialize;
@@ -30,6 +42,17 @@ pub(crate) async fn on_advisory(
     ctx: &Ctx,
     msg: &jetstream::Message,
 ) -> Result<(), CoordinatorError> {
+    let current = match ctx.leader.fence() {
+        Some(fence) => {
+            ctx.store
+                .fence_current(COORDINATOR_LEADER, &ctx.instance, fence)
+                .await?
+        }
+        None => false,
+    };
+    if !current {
+        return Err(CoordinatorError::NotLeader);
+    }
     let adv: MaxDeliveriesAdvisory = match serde_json::from_slice(&msg.payload) {
         Ok(a) => a,
         Err(e) => {
@@ -47,7 +70,7 @@ pub(crate) async fn on_advisory(
         Ok((t, _)) => t,
         Err(e) => {
             tracing::error!(seq = adv.stream_seq, error = %e, "undecodable task dead-lettered raw");
-            publish_dlq(ctx, &adv, None, raw.payload.to_vec(), &[]).await?;
+            publish_dlq(ctx, &adv, None, raw.payload.to_vec(), &[], None).await?;
             let _ = stream.delete_message(adv.stream_seq).await;
             return Ok(());
         }
@@ -65,12 +88,26 @@ pub(crate) async fn on_advisory(
         .and_then(|v| v.get("message"))
         .and_then(|m| m.as_str())
         .map(str::to_owned);
+    // What a replay needs beyond the task: the job's document (when the task does not
+    // carry it) and its time budget, read while the job's state is still in Redis.
+    let job = ctx
+        .store
+        .job_state(&task.job_id)
+        .await?
+        .and_then(|s| s.spec)
+        .map(|spec| {
+            serde_json::json!({
+                "source": if task.input.source.is_none() { Some(&spec.source) } else { None },
+                "deadline_ms": spec.deadline_at_ms.saturating_sub(spec.created_ms),
+            })
+        });
     publish_dlq(
         ctx,
         &adv,
         Some(&task),
         Encoding::Json.encode(&task)?,
         &history,
+        job,
     )
     .await?;
 
@@ -106,6 +143,7 @@ async fn publish_dlq(
     task: Option<&StageTask>,
     task_payload: Vec<u8>,
     history: &[serde_json::Value],
+    job: Option<serde_json::Value>,
 ) -> Result<(), CoordinatorError> {
     let task_value: serde_json::Value =
         serde_json::from_slice(&task_payload).unwrap_or(serde_json::Value::Null);
@@ -118,6 +156,7 @@ async fn publish_dlq(
         "stream_seq": adv.stream_seq,
         "deliveries": adv.deliveries,
         "history": history,
+        "job": job,
         "dead_lettered_ms": now_ms(),
     });
     let agent = task

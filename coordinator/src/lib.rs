@@ -3,7 +3,8 @@
 //! The pure parts — [`plan`] (which stage next, which tasks) and [`synthesis`] (stage
 //! results → result document) — are shared with `daa process`. The service ([`run`])
 //! drives them over NATS and Redis: job intake, result intake, stage advance, the
-//! deadline sweeper, the dead-letter handler and the `daa.api.job.get` responder. All
+//! deadline sweeper and the dead-letter handler (singleton duties of the leading
+//! coordinator, see `leader`) and the `daa.api.job.get` responder. All
 //! job state lives in Redis, so any number of coordinators can run at once and any of
 //! them can take any message. See `docs/coordinator.md`.
 
@@ -13,6 +14,7 @@ mod cache;
 mod deadlines;
 mod dlq;
 mod intake;
+mod leader;
 pub mod plan;
 mod publish;
 mod service;

@@ -10,7 +10,7 @@ use daa_shared::store::Store;
 use daa_shared::subjects::Subjects;
 use daa_shared::{connect, topology};
 
-use crate::{api, deadlines, intake};
+use crate::{api, deadlines, intake, leader};
 
 /// What went wrong in the coordinator.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,10 @@ pub enum CoordinatorError {
     /// A message could not be encoded or decoded.
     #[error(transparent)]
     Codec(#[from] daa_shared::codec::CodecError),
+    /// A singleton duty's message reached a coordinator that does not lead (or whose
+    /// fence is stale); it goes back to the stream for the leader.
+    #[error("not the leading coordinator")]
+    NotLeader,
 }
 
 impl CoordinatorError {
@@ -46,6 +50,8 @@ pub(crate) struct Ctx {
     pub(crate) js: jetstream::Context,
     pub(crate) store: Store,
     pub(crate) subjects: Subjects,
+    /// Whether this coordinator leads (runs the singleton duties), with which fence.
+    pub(crate) leader: leader::Leadership,
 }
 
 /// Durable consumer name shared by every coordinator replica.
@@ -82,6 +88,12 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
     let advisories =
         topology::stream_consumer(&js, &subjects.advisories_stream(), DURABLE, ack_wait, -1)
             .await?;
+    let (leadership, leading) = leader::start(
+        store.clone(),
+        instance.clone(),
+        Duration::from_millis(cfg.coordinator.leader_lease_ms.max(30)),
+        shutdown.clone(),
+    );
     let ctx = Arc::new(Ctx {
         cfg,
         instance,
@@ -89,6 +101,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
         js,
         store,
         subjects,
+        leader: leadership,
     });
     tracing::info!(instance = %ctx.instance, "coordinator started");
     let loops = vec![
@@ -104,12 +117,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
             intake::Kind::Results,
             shutdown.clone(),
         )),
-        tokio::spawn(intake::run(
-            ctx.clone(),
-            advisories,
-            intake::Kind::Advisories,
-            shutdown.clone(),
-        )),
+        tokio::spawn(dead_letters(ctx.clone(), advisories, shutdown.clone())),
         tokio::spawn(deadlines::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(api::run(ctx.clone(), shutdown.clone())),
     ];
@@ -118,7 +126,30 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
             tracing::error!(error = %e, "coordinator loop panicked");
         }
     }
+    // The duties have stopped: now the lease loop releases the lease.
+    if let Err(e) = leading.await {
+        tracing::error!(error = %e, "leader loop panicked");
+    }
     let _ = ctx.client.flush().await;
     tracing::info!("coordinator stopped");
     Ok(())
+}
+
+/// The dead-letter mover, a singleton duty: consume the MAX_DELIVERIES advisories only
+/// while this coordinator leads, one leadership term at a time.
+async fn dead_letters(
+    ctx: Arc<Ctx>,
+    advisories: jetstream::consumer::PullConsumer,
+    mut shutdown: Shutdown,
+) {
+    while let Some((fence, term)) = ctx.leader.term(&mut shutdown).await {
+        tracing::debug!(fence, "moving dead letters");
+        intake::run(
+            ctx.clone(),
+            advisories.clone(),
+            intake::Kind::Advisories,
+            term,
+        )
+        .await;
+    }
 }

@@ -237,6 +237,10 @@ pub struct CoordinatorConfig {
     /// A PDF is split across the live pdf workers' task slots into parts of at least
     /// this many pages (fewer pages: one task).
     pub pdf_split_min_pages: u32,
+    /// Lease period of coordinator leadership: the leader renews every third of it, and
+    /// when it dies another coordinator takes the singleton duties (deadline sweeper,
+    /// dead-letter mover) over within about one period.
+    pub leader_lease_ms: u64,
 }
 
 impl Default for CoordinatorConfig {
@@ -247,6 +251,7 @@ impl Default for CoordinatorConfig {
             http_addr: "127.0.0.1:8090".into(),
             liveness_window_ms: 10_000,
             pdf_split_min_pages: 32,
+            leader_lease_ms: 5_000,
         }
     }
 }

@@ -133,4 +133,13 @@ impl Keys {
     pub fn memory_namespaces(&self) -> String {
         format!("{}memory:namespaces", self.prefix)
     }
+    /// Hash: a fenced lease (coordinator leadership): holder, fence, acquired_ms,
+    /// renewed_ms, ttl_ms; expires with the lease.
+    pub fn fenced_lease(&self, name: &str) -> String {
+        format!("{}lease:{{{name}}}:holder", self.prefix)
+    }
+    /// String: the fencing counter of a fenced lease (only grows, never expires).
+    pub fn fenced_lease_counter(&self, name: &str) -> String {
+        format!("{}lease:{{{name}}}:fence", self.prefix)
+    }
 }

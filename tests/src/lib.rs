@@ -6,6 +6,7 @@
 //! The binaries must be built first (`cargo build --workspace --bins`, which `make test`
 //! does). They are looked up in `$DAA_BIN_DIR`, else next to the test executable.
 
+pub mod chaos;
 mod client;
 mod ports;
 mod process;
@@ -39,8 +40,17 @@ impl Env {
         Self::start_with_nats(NatsServer::start_with(&format!("max_payload: {bytes}")))
     }
 
+    /// Start both servers, Redis with `appendfsync always` (no acknowledged write is
+    /// lost when it is killed: the chaos run).
+    pub fn start_durable() -> Env {
+        Self::start_with_servers(NatsServer::start(), RedisServer::start_with_fsync("always"))
+    }
+
     fn start_with_nats(nats: NatsServer) -> Env {
-        let redis = RedisServer::start();
+        Self::start_with_servers(nats, RedisServer::start())
+    }
+
+    fn start_with_servers(nats: NatsServer, redis: RedisServer) -> Env {
         Env {
             nats,
             redis,

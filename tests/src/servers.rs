@@ -147,37 +147,45 @@ pub struct RedisServer {
     child: Child,
     port: u16,
     dir: TempDir,
+    fsync: &'static str,
 }
 
 impl RedisServer {
-    /// Start it and wait until it listens.
+    /// Start it and wait until it listens (`appendfsync everysec`).
     pub fn start() -> RedisServer {
+        Self::start_with_fsync("everysec")
+    }
+
+    /// Start it with `appendfsync` = `policy` (`always`, `everysec` or `no`). With
+    /// `always`, every write is in the append-only file before Redis answers it, so a
+    /// killed and restarted server has every write it acknowledged.
+    pub fn start_with_fsync(policy: &'static str) -> RedisServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match Self::launch(dir.path(), port) {
-                Ok(child) => return RedisServer { child, port, dir },
+            match Self::launch(dir.path(), port, policy) {
+                Ok(child) => {
+                    return RedisServer {
+                        child,
+                        port,
+                        dir,
+                        fsync: policy,
+                    }
+                }
                 Err(e) => last = e,
             }
         }
         panic!("{last}");
     }
 
-    fn launch(dir: &Path, port: u16) -> Result<Child, String> {
+    fn launch(dir: &Path, port: u16, fsync: &str) -> Result<Child, String> {
         let log: PathBuf = dir.join("redis.log");
         let mut child = Command::new(find("redis-server"))
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(dir)
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-            ])
+            .args(["--save", "", "--appendonly", "yes", "--appendfsync", fsync])
             .arg("--logfile")
             .arg(&log)
             .stdin(Stdio::null())
@@ -198,7 +206,8 @@ impl RedisServer {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = Self::launch(self.dir.path(), self.port).unwrap_or_else(|e| panic!("{e}"));
+        self.child =
+            Self::launch(self.dir.path(), self.port, self.fsync).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

@@ -1,5 +1,6 @@
 //! `daa bench`: measured figures, each printed beside its reference.
 
+mod chaos;
 mod embed;
 mod fleet;
 mod ocr;
@@ -33,6 +34,9 @@ enum What {
     PdfFleet(pdf_fleet::Args),
     /// Pages/s of HTML extraction and similarity of the main content to trafilatura's.
     Web(web::Args),
+    /// Mixed jobs while workers are SIGKILLed and NATS and Redis restart: every job ends
+    /// exactly once, none lost (private servers and fleet; see tests/tests/chaos.rs).
+    Chaos(chaos::Args),
 }
 
 pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
@@ -44,6 +48,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         What::Ocr(a) => ocr::run(cfg, a).await,
         What::OcrFleet(a) => ocr_fleet::run(cfg, a).await,
         What::PdfFleet(a) => pdf_fleet::run(cfg, a).await,
+        What::Chaos(a) => chaos::run(cfg, a).await,
     }
 }
 

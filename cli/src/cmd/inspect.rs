@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use daa_shared::config::Config;
 use daa_shared::model::AgentKind;
-use daa_shared::store::Store;
+use daa_shared::store::{Store, COORDINATOR_LEADER};
 use daa_shared::time::now_ms;
 
 /// Arguments of `daa inspect`.
@@ -33,6 +33,9 @@ enum What {
     },
     /// Held locks (holder, fence, TTL left) and waiters older than a threshold.
     Locks(super::inspect_locks::Args),
+    /// The leading coordinator (runs the deadline sweeper and the dead-letter mover):
+    /// holder, fence, since when, last renewal.
+    Leader,
 }
 
 pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
@@ -106,6 +109,31 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
                 } else {
                     println!("{id} {status} {stage}");
                 }
+            }
+        }
+        What::Leader => {
+            let holder = store.lease_holder(COORDINATOR_LEADER).await?;
+            let last_fence = store.lease_fence_counter(COORDINATOR_LEADER).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"leader": holder, "last_fence": last_fence})
+                );
+            } else if let Some(h) = holder {
+                println!(
+                    "{} leads with fence {} since {} ms ago (renewed {} ms ago, lease {} ms, expires in {} ms)",
+                    h.holder,
+                    h.fence,
+                    now_ms().saturating_sub(h.acquired_ms),
+                    now_ms().saturating_sub(h.renewed_ms),
+                    h.ttl_ms,
+                    h.expires_in_ms
+                );
+            } else {
+                println!(
+                    "no leading coordinator (last fence {last_fence}): is daa-coordinator running?"
+                );
+                return Ok(1);
             }
         }
         What::Job { job_id } => {

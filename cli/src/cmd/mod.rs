@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub(crate) mod dlq;
 pub(crate) mod inspect;
 pub(crate) mod inspect_locks;
 pub(crate) mod memory;

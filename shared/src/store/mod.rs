@@ -19,6 +19,7 @@ use crate::Error;
 
 pub use agents::{Heartbeat, LiveAgent};
 pub use jobs::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec, JobState};
+pub use lease::{LeaseHolder, LeaseOutcome, COORDINATOR_LEADER};
 
 /// What went wrong talking to Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

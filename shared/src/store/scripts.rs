@@ -16,10 +16,14 @@ pub(crate) struct Scripts {
     pub(crate) fenced_write: Script,
     pub(crate) cache_follow: Script,
     pub(crate) memory_store: Script,
+    // Fenced leases (coordinator leadership).
+    pub(super) fenced_lease: Script,
+    pub(super) fence_check: Script,
+    pub(super) fenced_release: Script,
 }
 
 impl Scripts {
-    pub(super) fn all(&self) -> [&Script; 11] {
+    pub(super) fn all(&self) -> [&Script; 14] {
         [
             &self.create_job,
             &self.begin_stage,
@@ -32,6 +36,9 @@ impl Scripts {
             &self.fenced_write,
             &self.cache_follow,
             &self.memory_store,
+            &self.fenced_lease,
+            &self.fence_check,
+            &self.fenced_release,
         ]
     }
 
@@ -48,6 +55,9 @@ impl Scripts {
             fenced_write: Script::new(include_str!("../../lua/fenced_write.lua")),
             cache_follow: Script::new(include_str!("../../lua/cache_follow.lua")),
             memory_store: Script::new(include_str!("../../lua/memory_store.lua")),
+            fenced_lease: Script::new(include_str!("../../lua/fenced_lease.lua")),
+            fence_check: Script::new(include_str!("../../lua/fence_check.lua")),
+            fenced_release: Script::new(include_str!("../../lua/fenced_release.lua")),
         }
     }
 }
