@@ -12,10 +12,12 @@
 //! - [`config`]: layered configuration (defaults < TOML < `DAA_*` env < flags);
 //! - [`telemetry`]: tracing initialisation;
 //! - [`shutdown`]: the graceful shutdown signal every long-running loop listens to;
-//! - [`trace`]: W3C `traceparent` propagation through NATS headers.
+//! - [`trace`]: W3C `traceparent` propagation through NATS headers;
+//! - [`breaker`]: circuit breakers per dependency (closed, open, half-open).
 //!
 //! See `DESIGN.md` (the architecture contract) and `docs/` for the decisions behind it.
 
+pub mod breaker;
 pub mod claim;
 pub mod codec;
 pub mod config;
