@@ -50,6 +50,8 @@ pub struct Config {
     /// Per-agent sections (`[agents.web]`, `[agents.pdf]`...), each read and checked by
     /// its agent with [`Config::agent`] (unknown keys are errors there).
     pub agents: serde_json::Map<String, serde_json::Value>,
+    /// Circuit breakers of a worker's dependencies (`[breaker]`).
+    pub breaker: crate::breaker::BreakerConfig,
 }
 
 /// NATS connection.
@@ -184,6 +186,8 @@ pub struct WorkerConfig {
     pub idle_poll_ms: u64,
     /// Time allowed to finish in-flight tasks on SIGTERM before they are NAKed.
     pub drain_timeout_ms: u64,
+    /// External commands run around every task (`[worker.hooks]`).
+    pub hooks: HooksConfig,
 }
 
 impl Default for WorkerConfig {
@@ -195,6 +199,7 @@ impl Default for WorkerConfig {
             instance: None,
             idle_poll_ms: 250,
             drain_timeout_ms: 20_000,
+            hooks: HooksConfig::default(),
         }
     }
 }
@@ -295,10 +300,40 @@ impl Default for CacheConfig {
     }
 }
 
+/// `[worker.hooks]`: external commands the worker runs around every task, each with a
+/// JSON description of the task on stdin. A hook that fails, or runs past `timeout_ms`
+/// and is killed, is logged and otherwise ignored: hooks never fail a task.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HooksConfig {
+    /// Program and arguments run before each task starts; the task waits for it (at
+    /// most `timeout_ms`). Empty (the default): none.
+    pub pre_task: Vec<String>,
+    /// Program and arguments run after each task succeeded, in the background.
+    /// Empty (the default): none.
+    pub post_task: Vec<String>,
+    /// Program and arguments run after each task failed or was handed back for a
+    /// retry, in the background. Empty (the default): none.
+    pub on_error: Vec<String>,
+    /// Time a hook command may run before it is killed (default 5 000 ms).
+    pub timeout_ms: u64,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        Self {
+            pre_task: Vec::new(),
+            post_task: Vec::new(),
+            on_error: Vec::new(),
+            timeout_ms: 5_000,
+        }
+    }
+}
+
 /// The sections `DAA_<SECTION>_<KEY>` variables map into. Variables naming another
 /// section (`DAA_BIN_DIR`, `DAA_CONFIG`) are not configuration and are left alone; an
 /// unknown key inside a known section is an error.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: &[&str] = &[
     "nats",
     "redis",
     "jobs",
@@ -307,6 +342,7 @@ const SECTIONS: [&str; 8] = [
     "coordinator",
     "log",
     "cache",
+    "breaker",
 ];
 
 impl Config {
@@ -422,5 +458,28 @@ mod tests {
         let err = Config::load(Some(f.path())).unwrap_err();
         assert_eq!(err.kind(), ConfigErrorKind::Invalid);
         assert!(err.to_string().contains("urll"), "{err}");
+    }
+
+    #[test]
+    fn breaker_from_env_and_hooks_from_the_file() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "[worker.hooks]\npre_task = [\"/bin/hook\", \"pre\"]\ntimeout_ms = 300\n[breaker]\nmin_calls = 2"
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DAA_BREAKER_COOLDOWN_MS", "1500");
+            let cfg = Config::load(Some(f.path())).unwrap();
+            assert_eq!(cfg.worker.hooks.pre_task, ["/bin/hook", "pre"]);
+            assert_eq!(cfg.worker.hooks.timeout_ms, 300);
+            assert!(cfg.worker.hooks.post_task.is_empty());
+            assert_eq!(cfg.breaker.min_calls, 2);
+            assert_eq!(cfg.breaker.cooldown_ms, 1500);
+            assert_eq!(cfg.breaker.window_size, 20);
+            jail.set_env("DAA_BREAKER_COOLDOWN", "1");
+            assert!(Config::load(Some(f.path())).is_err());
+            Ok(())
+        });
     }
 }

@@ -15,10 +15,12 @@
 //! - [`trace`]: W3C `traceparent` propagation through NATS headers;
 //! - [`lock`]: distributed locks with fencing tokens, ordered multi-resource locking;
 //! - [`memory`]: coordination memory (namespace/agent/task/timestamp entries);
-//! - [`cache`]: the content-addressed result cache's Redis primitives.
+//! - [`cache`]: the content-addressed result cache's Redis primitives;
+//! - [`breaker`]: circuit breakers per dependency (closed, open, half-open).
 //!
 //! See `DESIGN.md` (the architecture contract) and `docs/` for the decisions behind it.
 
+pub mod breaker;
 pub mod claim;
 pub mod codec;
 pub mod config;

@@ -108,6 +108,10 @@ impl Subjects {
     pub fn task_event(&self, state: &str) -> String {
         format!("{}.events.task.{}", self.prefix, state)
     }
+    /// `daa.events.task.>`: every task event.
+    pub fn task_events_all(&self) -> String {
+        format!("{}.events.task.>", self.prefix)
+    }
     /// `daa.events.>`
     pub fn events_all(&self) -> String {
         format!("{}.events.>", self.prefix)

@@ -38,6 +38,21 @@ enum What {
     Leader,
 }
 
+/// `closed` when every breaker is, else the ones that are not: `engine=open,web:a=half_open`.
+fn breakers(states: &[daa_shared::breaker::BreakerState]) -> String {
+    use daa_shared::breaker::State;
+    let not_closed: Vec<String> = states
+        .iter()
+        .filter(|s| s.state != State::Closed)
+        .map(|s| format!("{}={}", s.dependency, s.state))
+        .collect();
+    match (states.is_empty(), not_closed.is_empty()) {
+        (true, _) => "-".into(),
+        (false, true) => "closed".into(),
+        (false, false) => not_closed.join(","),
+    }
+}
+
 pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
     let store = Store::connect(&cfg.redis)
         .await
@@ -64,7 +79,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
                 println!("no live workers");
             } else {
                 println!(
-                    "{:<11} {:<28} {:>8} {:>9} {:>9} {:>7} {:>7} {:>8}",
+                    "{:<11} {:<28} {:>8} {:>9} {:>9} {:>7} {:>7} {:>8}  BREAKERS",
                     "AGENT",
                     "INSTANCE",
                     "STATE",
@@ -77,7 +92,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
                 for (k, a) in rows {
                     let hb = a.heartbeat.unwrap_or_default();
                     println!(
-                        "{:<11} {:<28} {:>8} {:>9} {:>9} {:>7} {:>7} {:>8}",
+                        "{:<11} {:<28} {:>8} {:>9} {:>9} {:>7} {:>7} {:>8}  {}",
                         k.as_str(),
                         a.instance,
                         hb.state,
@@ -85,7 +100,8 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
                         hb.processed,
                         hb.failed,
                         hb.p99_ms,
-                        now_ms().saturating_sub(a.last_beat_ms)
+                        now_ms().saturating_sub(a.last_beat_ms),
+                        breakers(&hb.breakers)
                     );
                 }
             }

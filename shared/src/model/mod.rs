@@ -18,7 +18,7 @@ pub use document::{
     Check, Chunk, Classification, DocKind, Entity, ErrorReport, JobStatus, Page, Quality,
     ResultDocument, SourceInfo, StageReport, StageStatus, Table, Timings,
 };
-pub use event::{JobEvent, TaskEvent};
+pub use event::{JobEvent, TaskEvent, TaskState};
 pub use job::{Job, Priority, Requirements, Source};
 pub use output::{FailureKind, Outcome, StageOutput, StageResult, TaskError};
 pub use task::{AgentKind, Part, Stage, StageTask, TaskInput};

@@ -63,6 +63,12 @@ pub struct TaskError {
     /// Suggested delay before retrying (temporary and overload failures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// The dependency the failure is about (`engine`, `web:example.com`...), when the
+    /// agent knows that the input is not at fault: the worker counts it against that
+    /// dependency's circuit breaker and hands the task back for another replica instead
+    /// of failing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependency: Option<String>,
 }
 
 impl TaskError {
@@ -72,6 +78,7 @@ impl TaskError {
             kind: FailureKind::Permanent,
             message: message.into(),
             retry_after_ms: None,
+            dependency: None,
         }
     }
 
@@ -81,6 +88,7 @@ impl TaskError {
             kind: FailureKind::Temporary,
             message: message.into(),
             retry_after_ms: None,
+            dependency: None,
         }
     }
 
@@ -90,7 +98,20 @@ impl TaskError {
             kind,
             message: message.into(),
             retry_after_ms: None,
+            dependency: None,
         }
+    }
+
+    /// The same failure, blamed on `dependency` (see [`TaskError::dependency`]).
+    pub fn with_dependency(mut self, dependency: impl Into<String>) -> Self {
+        self.dependency = Some(dependency.into());
+        self
+    }
+
+    /// The same failure, with a suggested delay before retrying.
+    pub fn with_retry_after(mut self, ms: u64) -> Self {
+        self.retry_after_ms = Some(ms);
+        self
     }
 }
 

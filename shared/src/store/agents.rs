@@ -44,6 +44,10 @@ pub struct Heartbeat {
     /// The agent's own gauges and counters.
     #[serde(default)]
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Circuit breakers of its dependencies: the worker's own (every one) and the
+    /// agent's (those not closed).
+    #[serde(default)]
+    pub breakers: Vec<crate::breaker::BreakerState>,
 }
 
 /// A worker seen alive.

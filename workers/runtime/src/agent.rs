@@ -4,7 +4,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use daa_shared::breaker::BreakerState;
 use daa_shared::model::{AgentKind, DocKind, Stage, StageOutput, StageTask, TaskError};
+
+/// The dependency every agent has unless it names its own: its engine (the library,
+/// model or tool that does the work).
+pub const ENGINE: &str = "engine";
 
 /// A document's bytes, resolved by the runtime from the task's source (inline data,
 /// Object Store or shared path) before the agent runs. URL sources are not resolved:
@@ -94,6 +99,20 @@ pub trait Agent: Send + Sync + 'static {
 
     /// Agent-specific gauges and counters for heartbeats and metrics (name, value).
     fn metrics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
+    /// The dependencies every task needs (default: [`ENGINE`]). The runtime keeps a
+    /// circuit breaker for each: a success counts for all of them, a failure whose
+    /// [`TaskError::dependency`] names one counts against it, and while one is open the
+    /// worker stops fetching so that healthy replicas take the work.
+    fn dependencies(&self) -> Vec<String> {
+        vec![ENGINE.to_owned()]
+    }
+
+    /// Breakers the agent keeps itself, for dependencies only some tasks need (the web
+    /// agent's per host): reported in heartbeats next to the runtime's (default none).
+    fn breakers(&self) -> Vec<BreakerState> {
         Vec::new()
     }
 }

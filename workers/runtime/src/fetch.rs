@@ -8,11 +8,16 @@
 //! fetch came back full (it may hold more); a fetch that comes back short means the lane
 //! is drained. Every `worker.idle_poll_ms` every lane is asked anyway: redeliveries
 //! after a NAK delay ring no bell, and a bell can be missed during a reconnect.
+//!
+//! The circuit breakers of the agent's dependencies gate fetching: while one is open
+//! nothing is fetched (until its cooldown is over), while one is half-open only as many
+//! tasks as it has probes left, and each task fetched is admitted through all of them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
+use daa_shared::breaker::Admission;
 use daa_shared::model::Priority;
 use daa_shared::shutdown::Shutdown;
 use futures::{FutureExt, StreamExt};
@@ -70,6 +75,28 @@ pub(crate) async fn run(
                 _ = draining.recv() => return,
             }
         }
+        // A dependency whose breaker is open: no work until its cooldown is over.
+        let admission = shared.gate.admission();
+        match admission {
+            Admission::Refused(wait) => {
+                tracing::debug!(?wait, "a dependency's breaker is open; not fetching");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait.clamp(Duration::from_millis(10), idle)) => {
+                        pending.iter_mut().for_each(|p| *p = true);
+                        continue;
+                    }
+                    _ = draining.recv() => return,
+                }
+            }
+            // Half-open with every probe out: wait for their outcomes.
+            Admission::Probes(0) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle.min(Duration::from_millis(50))) => continue,
+                    _ = draining.recv() => return,
+                }
+            }
+            _ => {}
+        }
         // Bells that rang while we were busy.
         if let Some(bell) = doorbell.as_mut() {
             while let Some(Some(msg)) = bell.next().now_or_never() {
@@ -91,6 +118,7 @@ pub(crate) async fn run(
             }
             continue;
         }
+        let free = admission.limit(free);
         let mut got = 0usize;
         for (i, (prio, lane)) in lanes.iter().enumerate() {
             let want = free.saturating_sub(got);
@@ -127,8 +155,18 @@ pub(crate) async fn run(
                         continue;
                     }
                 };
+                let admitted = match shared.gate.admit() {
+                    Ok(a) => a,
+                    // The breaker turned between asking and fetching: hand it back.
+                    Err(_) => {
+                        let _ = msg
+                            .ack_with(async_nats::jetstream::AckKind::Nak(None))
+                            .await;
+                        continue;
+                    }
+                };
                 from_lane += 1;
-                tokio::spawn(task::handle(shared.clone(), msg, permit));
+                tokio::spawn(task::handle(shared.clone(), msg, permit, admitted));
             }
             got += from_lane;
             // A short batch drained the lane; a full one may have left more.

@@ -29,7 +29,12 @@ pub(crate) fn snapshot(shared: &Shared, draining: bool) -> Heartbeat {
         rss_bytes: rss_bytes(),
         concurrency: shared.concurrency as u64,
         agent_status: serde_json::to_value(shared.agent.status()).unwrap_or_default(),
-        metrics: shared.agent.metrics().into_iter().collect(),
+        metrics: (shared.agent.metrics().into_iter())
+            .chain(shared.gate.metrics())
+            .collect(),
+        breakers: (shared.gate.states().into_iter())
+            .chain(shared.agent.breakers())
+            .collect(),
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! [`decide`] maps a failure class and the delivery attempt to a [`Disposition`]; the
 //! delay of a retry comes from a `backon` exponential schedule with jitter. The task
-//! loop only carries the decision out.
+//! loop only carries the decision out. A failure that names a dependency
+//! ([`TaskError::dependency`]) is retried whatever its kind (but `deadline`): the
+//! dependency is down, not the input bad, so another replica should try.
 
 use std::time::Duration;
 
@@ -55,6 +57,14 @@ pub fn decide(outcome: Result<(), &TaskError>, attempt: u64, policy: &RetryPolic
         Ok(()) => return Disposition::Succeed,
         Err(e) => e,
     };
+    // A failure blamed on a dependency is not the input's fault: hand the task back so
+    // that a replica whose dependency works takes it (this one's breaker keeps it from
+    // fetching while the dependency is down).
+    if err.dependency.is_some() && !matches!(err.kind, FailureKind::Deadline) {
+        let suggested = err.retry_after_ms.map(Duration::from_millis);
+        let backoff = policy.delay(attempt);
+        return Disposition::Retry(suggested.map_or(backoff, |s| s.max(backoff)));
+    }
     match err.kind {
         FailureKind::Temporary | FailureKind::Overload => {
             let suggested = err.retry_after_ms.map(Duration::from_millis);
@@ -109,6 +119,24 @@ mod tests {
         );
         assert!(later > first, "{later:?} vs {first:?}");
         assert!(later <= p.max * 2);
+    }
+
+    #[test]
+    fn a_failure_blamed_on_a_dependency_is_handed_back_not_failed() {
+        let p = policy();
+        let e = TaskError::permanent("engine binary missing").with_dependency("engine");
+        assert!(matches!(decide(Err(&e), 1, &p), Disposition::Retry(_)));
+        let e = TaskError::new(FailureKind::Timeout, "engine hung").with_dependency("engine");
+        assert!(matches!(decide(Err(&e), 1, &p), Disposition::Retry(_)));
+        let e = TaskError::new(FailureKind::Overload, "down")
+            .with_dependency("engine")
+            .with_retry_after(4_000);
+        assert_eq!(
+            decide(Err(&e), 1, &p),
+            Disposition::Retry(Duration::from_secs(4))
+        );
+        let e = TaskError::new(FailureKind::Deadline, "late").with_dependency("engine");
+        assert_eq!(decide(Err(&e), 1, &p), Disposition::Fail);
     }
 
     #[test]

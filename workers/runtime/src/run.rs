@@ -13,6 +13,8 @@ use daa_shared::subjects::Subjects;
 use daa_shared::{connect, topology, Error};
 use tokio::sync::{watch, Semaphore};
 
+use crate::breakers::Gate;
+use crate::hooks::{Commands, NoHooks, TaskHooks};
 use crate::retry::RetryPolicy;
 use crate::stats::Stats;
 use crate::{control, fetch, heartbeat, Agent};
@@ -26,6 +28,9 @@ pub enum RunErrorKind {
     /// Streams or consumers could not be set up.
     #[error("cannot set up JetStream consumers")]
     Topology,
+    /// A setting is out of range (`[breaker]`).
+    #[error("invalid configuration")]
+    Config,
 }
 
 /// Worker start-up error.
@@ -59,6 +64,40 @@ pub(crate) struct Shared {
     pub(crate) drain: ShutdownTrigger,
     pub(crate) wedged: AtomicBool,
     pub(crate) paused: watch::Sender<bool>,
+    /// Circuit breakers of the agent's dependencies (they gate fetching).
+    pub(crate) gate: Gate,
+    /// Code hooks around every task.
+    pub(crate) hooks: Arc<dyn TaskHooks>,
+    /// External hook commands (`[worker.hooks]`).
+    pub(crate) commands: Commands,
+}
+
+/// Optional extras of a worker, for [`run_with`]. `RunOptions::default()` is what
+/// [`run`] uses.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    hooks: Option<Arc<dyn TaskHooks>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("hooks", &self.hooks.is_some())
+            .finish()
+    }
+}
+
+impl RunOptions {
+    /// No extras.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Call `hooks` around every task.
+    pub fn hooks(mut self, hooks: Arc<dyn TaskHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
 }
 
 impl Shared {
@@ -84,6 +123,19 @@ pub async fn run(
     cfg: Config,
     shutdown: Shutdown,
 ) -> Result<RunExit, RunError> {
+    run_with(agent, cfg, shutdown, RunOptions::default()).await
+}
+
+/// [`run`] with extras (task hooks).
+pub async fn run_with(
+    agent: Arc<dyn Agent>,
+    cfg: Config,
+    shutdown: Shutdown,
+    options: RunOptions,
+) -> Result<RunExit, RunError> {
+    cfg.breaker
+        .validate()
+        .map_err(|e| RunError::with_source(RunErrorKind::Config, e))?;
     let kind = agent.kind();
     let instance = cfg.worker.instance_name();
     let mut outer = shutdown.clone();
@@ -122,7 +174,12 @@ pub async fn run(
     }
     let concurrency = cfg.worker.effective_concurrency().max(1);
     let (paused, _) = watch::channel(false);
+    let gate = Gate::new(cfg.breaker.clone(), &agent.dependencies());
+    let commands = Commands::new(cfg.worker.hooks.clone());
     let shared = Arc::new(Shared {
+        gate,
+        hooks: options.hooks.unwrap_or_else(|| Arc::new(NoHooks)),
+        commands,
         agent,
         policy: RetryPolicy {
             base: Duration::from_millis(cfg.tasks.retry_base_ms),

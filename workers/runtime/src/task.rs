@@ -1,6 +1,7 @@
 //! One task from delivery to ack: decode, resolve the document, execute on a blocking
 //! thread under a hard deadline with in-progress acks, classify, publish the result,
-//! and only after its PubAck, ack (or TERM, or NAK with a delay).
+//! and only after its PubAck, ack (or TERM, or NAK with a delay). The outcome is
+//! counted in the dependencies' circuit breakers; task events and hooks fire around it.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,13 +11,15 @@ use async_nats::jetstream::{self, AckKind};
 use daa_shared::claim;
 use daa_shared::codec::{decode_message, Encoding};
 use daa_shared::model::{
-    FailureKind, Outcome, Stage, StageOutput, StageResult, StageTask, TaskError,
+    FailureKind, Outcome, Stage, StageOutput, StageResult, StageTask, TaskError, TaskState,
 };
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
 use daa_shared::trace::TraceContext;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::breakers::Admitted;
+use crate::hooks::{self, Hook};
 use crate::retry::{decide, Disposition};
 use crate::run::Shared;
 use crate::{document, CancelFlag, TaskContext};
@@ -29,6 +32,7 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     msg: jetstream::Message,
     permit: OwnedSemaphorePermit,
+    admitted: Admitted,
 ) {
     use tracing::Instrument as _;
     shared.stats.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -37,7 +41,9 @@ pub(crate) async fn handle(
     let trace =
         TraceContext::from_headers(msg.headers.as_ref()).unwrap_or_else(TraceContext::new_root);
     let span = tracing::info_span!("task", trace_id = %trace.trace_id, subject = %msg.subject);
-    let failed = process(&shared, msg, &trace).instrument(span).await;
+    let failed = process(&shared, msg, &trace, admitted)
+        .instrument(span)
+        .await;
     shared
         .stats
         .record(started.elapsed().as_millis() as u64, failed);
@@ -46,7 +52,12 @@ pub(crate) async fn handle(
 }
 
 /// Returns whether the task failed.
-async fn process(shared: &Arc<Shared>, msg: jetstream::Message, trace: &TraceContext) -> bool {
+async fn process(
+    shared: &Arc<Shared>,
+    msg: jetstream::Message,
+    trace: &TraceContext,
+    admitted: Admitted,
+) -> bool {
     let (attempt, queue_ms) = match msg.info() {
         Ok(info) => {
             let published_ms = (info.published.unix_timestamp_nanos() / 1_000_000) as u64;
@@ -74,6 +85,7 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message, trace: &TraceCon
             return true;
         }
     };
+    before(shared, &task, attempt).await;
     let started = Instant::now();
     let outcome = execute(shared, &task, attempt, &msg).await;
     let Some(outcome) = outcome else {
@@ -83,6 +95,7 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message, trace: &TraceCon
     };
     let duration_ms = started.elapsed().as_millis() as u64;
     tracing::debug!(task_id = %task.task_id, stage = %task.stage, ok = outcome.is_ok(), duration_ms, "task finished");
+    admitted.record(outcome.as_ref().map(|_| ()));
     let disposition = decide(outcome.as_ref().map(|_| ()), attempt, &shared.policy);
     match disposition {
         Disposition::Retry(delay) => {
@@ -90,6 +103,9 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message, trace: &TraceCon
             record_attempt(shared, &task, attempt, err).await;
             tracing::warn!(task_id = %task.task_id, attempt, ?delay, error = ?err.map(|e| &e.message), "task failed, will retry");
             let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
+            if let Err(e) = &outcome {
+                after(shared, &task, attempt, Err(e), true, duration_ms).await;
+            }
             true
         }
         Disposition::Succeed | Disposition::Fail => {
@@ -118,16 +134,70 @@ async fn process(shared: &Arc<Shared>, msg: jetstream::Message, trace: &TraceCon
                     if let Err(e) = msg.ack_with(kind).await {
                         tracing::warn!(error = %e, "ack failed; the task will be redelivered and its result de-duplicated");
                     }
+                    let outcome = match &result.outcome {
+                        Outcome::Ok(o) => Ok(o),
+                        Outcome::Err(e) => Err(e),
+                    };
+                    after(shared, &task, attempt, outcome, false, duration_ms).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "result not published; task handed back");
                     let _ = msg
                         .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
                         .await;
+                    let lost = TaskError::temporary(format!("result not published: {e}"));
+                    after(shared, &task, attempt, Err(&lost), true, duration_ms).await;
                 }
             }
             failed
         }
+    }
+}
+
+/// Task event, code hook and command hook before the agent runs. The command is awaited
+/// (it is bounded by its timeout).
+async fn before(shared: &Arc<Shared>, task: &StageTask, attempt: u64) {
+    hooks::event(shared, task, attempt, TaskState::Started, None, None).await;
+    hooks::call(Hook::Pre, || shared.hooks.pre_task(task, attempt));
+    if shared.commands.has(Hook::Pre) {
+        let input = hooks::input(Hook::Pre, &shared.instance, task, attempt, None, None, None);
+        shared.commands.run(Hook::Pre, input).await;
+    }
+}
+
+/// Task event, code hook and command hook once the task's fate is sealed (result
+/// published and acknowledged, or handed back). The command runs in the background.
+async fn after(
+    shared: &Arc<Shared>,
+    task: &StageTask,
+    attempt: u64,
+    outcome: Result<&StageOutput, &TaskError>,
+    retried: bool,
+    duration_ms: u64,
+) {
+    let (state, hook) = match (outcome, retried) {
+        (Ok(_), _) => (TaskState::Succeeded, Hook::Post),
+        (Err(_), true) => (TaskState::Retried, Hook::Error),
+        (Err(_), false) => (TaskState::Failed, Hook::Error),
+    };
+    let error = outcome.err();
+    hooks::event(shared, task, attempt, state, error, Some(duration_ms)).await;
+    match outcome {
+        Ok(o) => hooks::call(hook, || shared.hooks.post_task(task, o)),
+        Err(e) => hooks::call(hook, || shared.hooks.on_error(task, e, retried)),
+    }
+    if shared.commands.has(hook) {
+        let input = hooks::input(
+            hook,
+            &shared.instance,
+            task,
+            attempt,
+            error,
+            error.map(|_| retried),
+            Some(duration_ms),
+        );
+        let commands = shared.commands.clone();
+        tokio::spawn(async move { commands.run(hook, input).await });
     }
 }
 
@@ -262,6 +332,7 @@ async fn record_attempt(shared: &Shared, task: &StageTask, attempt: u64, err: Op
         "instance": shared.instance,
         "kind": err.map(|e| e.kind),
         "message": err.map(|e| e.message.clone()),
+        "dependency": err.and_then(|e| e.dependency.clone()),
         "at_ms": now_ms(),
     });
     if let Err(e) = shared

@@ -20,7 +20,8 @@ use daa_shared::model::{DocKind, FailureKind, TaskError};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, Url};
 
-use crate::breaker::Breakers;
+use daa_shared::breaker::{BreakerConfig, Call, Registry};
+
 use crate::config::WebConfig;
 use crate::guard::{AddrPolicy, DnsFailure, GuardedResolver, Refusal};
 use crate::politeness::{Backend, Politeness};
@@ -58,7 +59,9 @@ pub(crate) struct FetchStats {
 pub(crate) struct Fetcher {
     client: reqwest::Client,
     policy: Arc<AddrPolicy>,
-    pub(crate) breakers: Breakers,
+    /// One breaker per host (`web:<host>`), opening after `breaker_failures`
+    /// consecutive failures.
+    pub(crate) breakers: Registry,
     pub(crate) politeness: Politeness,
     pub(crate) stats: FetchStats,
     timeout: Duration,
@@ -73,6 +76,14 @@ impl std::fmt::Debug for Fetcher {
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
+}
+
+/// Hosts whose breakers are kept at most; beyond it closed ones are forgotten.
+const MAX_HOSTS: usize = 10_000;
+
+/// The dependency name of a host's breaker.
+pub(crate) fn dependency(host: &str) -> String {
+    format!("web:{host}")
 }
 
 /// One hop's outcome.
@@ -100,10 +111,11 @@ impl Fetcher {
         Ok(Self {
             client,
             policy,
-            breakers: Breakers::new(
+            breakers: Registry::new(BreakerConfig::consecutive(
                 cfg.breaker_failures,
-                Duration::from_millis(cfg.breaker_open_ms),
-            ),
+                cfg.breaker_open_ms,
+            ))
+            .with_limit(MAX_HOSTS),
             politeness: Politeness::new(
                 cfg.host_rate_per_s,
                 cfg.host_burst,
@@ -166,18 +178,21 @@ impl Fetcher {
             return Err(TaskError::permanent(msg));
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        if let Err(remaining) = self.breakers.check(&host) {
-            self.stats
-                .breaker_rejections
-                .fetch_add(1, Ordering::Relaxed);
-            let mut e = TaskError::temporary(format!(
-                "circuit breaker open for {host} after repeated failures; not fetching {url} \
-                 for another {} ms",
-                remaining.as_millis()
-            ));
-            e.retry_after_ms = Some(remaining.as_millis() as u64);
-            return Err(e);
-        }
+        let call = match self.breakers.get(&dependency(&host)).try_call() {
+            Ok(c) => c,
+            Err(remaining) => {
+                self.stats
+                    .breaker_rejections
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(TaskError::temporary(format!(
+                    "circuit breaker open for {host} after repeated failures; not fetching {url} \
+                     for another {} ms",
+                    remaining.as_millis()
+                ))
+                .with_retry_after(remaining.as_millis() as u64)
+                .with_dependency(dependency(&host)));
+            }
+        };
         self.politeness.acquire(&host).await?;
         let started = Instant::now();
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -194,16 +209,17 @@ impl Fetcher {
         .await;
         let resp = match sent {
             Err(_) => {
-                self.breakers.failure(&host);
-                return Err(TaskError::temporary(format!(
+                let e = TaskError::temporary(format!(
                     "fetching {url} timed out after {} ms (timeout_ms)",
                     self.timeout.as_millis()
-                )));
+                ));
+                call.failure(&e.message);
+                return Err(e);
             }
             Ok(Err(e)) => {
                 let (err, host_failed) = classify(&e, url);
                 if host_failed {
-                    self.breakers.failure(&host);
+                    call.failure(&err.message);
                 }
                 if err.message.starts_with("refused") {
                     self.stats.refusals.fetch_add(1, Ordering::Relaxed);
@@ -216,7 +232,7 @@ impl Fetcher {
         *budget = budget.saturating_sub(started.elapsed());
 
         if status.is_redirection() {
-            self.breakers.success(&host);
+            call.success();
             let loc = resp
                 .headers()
                 .get(header::LOCATION)
@@ -232,9 +248,9 @@ impl Fetcher {
             return Ok(Hop::Redirect(next));
         }
         if !status.is_success() {
-            return Err(self.status_error(&host, url, status, resp.headers()));
+            return Err(status_error(call, url, status, resp.headers()));
         }
-        self.breakers.success(&host);
+        call.success();
         if status == StatusCode::NO_CONTENT {
             return Err(TaskError::permanent(format!(
                 "{url} answered 204 No Content"
@@ -315,38 +331,34 @@ impl Fetcher {
         *budget = budget.saturating_sub(started.elapsed());
         Ok(body)
     }
+}
 
-    fn status_error(
-        &self,
-        host: &str,
-        url: &Url,
-        status: StatusCode,
-        headers: &HeaderMap,
-    ) -> TaskError {
-        let retry_after = header_str(headers, header::RETRY_AFTER)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| s.min(3600) * 1000);
-        let what = format!("{url} answered HTTP {status}");
-        match status.as_u16() {
-            429 => {
-                self.breakers.failure(host);
-                let mut e = TaskError::new(
-                    FailureKind::Overload,
-                    format!("{what}: the site asks us to slow down"),
-                );
-                e.retry_after_ms = retry_after.or(Some(10_000));
-                e
-            }
-            408 | 500..=599 => {
-                self.breakers.failure(host);
-                let mut e = TaskError::temporary(what);
-                e.retry_after_ms = retry_after;
-                e
-            }
-            _ => {
-                self.breakers.success(host);
-                TaskError::permanent(what)
-            }
+/// The error of a non-2xx, non-3xx answer, counted in the host's breaker: 408, 429 and
+/// 5xx are failures of the host, other statuses mean it answered.
+fn status_error(call: Call, url: &Url, status: StatusCode, headers: &HeaderMap) -> TaskError {
+    let retry_after = header_str(headers, header::RETRY_AFTER)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| s.min(3600) * 1000);
+    let what = format!("{url} answered HTTP {status}");
+    match status.as_u16() {
+        429 => {
+            let mut e = TaskError::new(
+                FailureKind::Overload,
+                format!("{what}: the site asks us to slow down"),
+            );
+            e.retry_after_ms = retry_after.or(Some(10_000));
+            call.failure(&e.message);
+            e
+        }
+        408 | 500..=599 => {
+            let mut e = TaskError::temporary(what);
+            e.retry_after_ms = retry_after;
+            call.failure(&e.message);
+            e
+        }
+        _ => {
+            call.success();
+            TaskError::permanent(what)
         }
     }
 }

@@ -8,7 +8,8 @@
 //!   gzip and brotli, connect/read/total timeouts, a body limit enforced while
 //!   streaming, redirects followed by hand so that every hop passes the SSRF guard
 //!   ([`guard`]), a per-host token bucket shared through Redis and a per-host circuit
-//!   breaker.
+//!   breaker (`daa_shared::breaker`, dependency `web:<host>`; open and half-open ones
+//!   show in the worker's heartbeat).
 //! - Any other source arrives as bytes in `ctx.document` (inline, Object Store or shared
 //!   path, resolved by the worker runtime) and is extracted directly.
 //! - Extraction ([`extract()`]) decodes the charset, parses with html5ever within node and
@@ -29,7 +30,7 @@
 //! Failures: SSRF refusals, 4xx, non-HTML content types, bodies over the limit, too
 //! many redirects and hostile markup that passes the parser limits are permanent; DNS
 //! failures, connection errors, timeouts and 5xx are temporary; an open breaker is
-//! temporary with `retry_after_ms`; an exhausted politeness wait (or HTTP 429) is an
+//! temporary with `retry_after_ms` and names the host as its dependency; an exhausted politeness wait (or HTTP 429) is an
 //! overload with `retry_after_ms`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +46,6 @@ use serde_json::{json, Map, Value};
 use sha2::Digest as _;
 
 pub mod bench_support;
-mod breaker;
 mod config;
 pub mod extract;
 mod fetch;
@@ -290,4 +290,14 @@ impl Agent for WebAgent {
             ),
         ]
     }
+
+    fn breakers(&self) -> Vec<daa_shared::breaker::BreakerState> {
+        // Hosts are open-ended: heartbeats carry the hosts that are not closed, a few.
+        let mut open = self.inner.fetcher.breakers.not_closed();
+        open.truncate(MAX_REPORTED_HOSTS);
+        open
+    }
 }
+
+/// Open or half-open host breakers reported in a heartbeat at most.
+const MAX_REPORTED_HOSTS: usize = 32;
