@@ -83,7 +83,8 @@ impl Fleet {
         Ok(fleet)
     }
 
-    /// Wait until every agent type of `spec` has its workers' heartbeats in Redis.
+    /// Wait until every agent type of `spec` has exactly its workers' heartbeats in Redis
+    /// (more would be another fleet's, or stale ones that have not aged out yet).
     pub(crate) async fn wait_ready(
         &self,
         store: &Store,
@@ -94,7 +95,7 @@ impl Fleet {
         loop {
             let mut ready = true;
             for (agent, n) in &spec.workers {
-                if store.live_agents(*agent, window_ms).await?.len() < *n {
+                if store.live_agents(*agent, window_ms).await?.len() != *n {
                     ready = false;
                 }
             }
@@ -110,8 +111,21 @@ impl Fleet {
 }
 
 impl Drop for Fleet {
+    /// SIGTERM every process and give it a few seconds to drain: a drained worker
+    /// removes its heartbeat, so the next fleet of a benchmark does not see stale task
+    /// slots (the planner would split a PDF for workers that are gone). Stragglers are
+    /// killed.
     fn drop(&mut self) {
+        for c in &self.children {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
         for c in &mut self.children {
+            while std::time::Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }

@@ -83,11 +83,15 @@ pub(crate) async fn on_advisory(
         .filter_map(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
         .filter(|v| v.get("task_id").and_then(|t| t.as_str()) == Some(task.task_id.as_str()))
         .collect();
-    let last_error = history
-        .last()
-        .and_then(|v| v.get("message"))
-        .and_then(|m| m.as_str())
-        .map(str::to_owned);
+    // The last attempt's class and message: `errors[]` then tells a task that kept
+    // failing temporarily from one that kept finding its agent overloaded.
+    let last_error = history.last().and_then(|v| {
+        let message = v.get("message").and_then(|m| m.as_str())?;
+        Some(match v.get("kind").and_then(|k| k.as_str()) {
+            Some(kind) => format!("({kind}) {message}"),
+            None => message.to_owned(),
+        })
+    });
     // What a replay needs beyond the task: the job's document (when the task does not
     // carry it) and its time budget, read while the job's state is still in Redis.
     let job = ctx

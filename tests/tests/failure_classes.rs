@@ -84,7 +84,9 @@ async fn each_failure_class_reaches_the_job_errors_distinctly() {
     assert_eq!(temporary.kind, FailureKind::Exhausted);
     assert!(
         temporary.message.contains("gave up after 3 deliveries")
-            && temporary.message.contains("injected temporary failure"),
+            && temporary
+                .message
+                .contains("(temporary) injected temporary failure"),
         "{temporary:?}"
     );
     assert_eq!(kinds(&history), ["temporary"; 3], "{history:?}");
@@ -101,7 +103,9 @@ async fn each_failure_class_reaches_the_job_errors_distinctly() {
     .await;
     assert_eq!(overload.kind, FailureKind::Exhausted);
     assert!(
-        overload.message.contains("injected overload failure"),
+        overload
+            .message
+            .contains("(overload) injected overload failure"),
         "{overload:?}"
     );
     assert_eq!(kinds(&history), ["overload"; 3], "{history:?}");

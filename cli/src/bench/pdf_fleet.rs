@@ -80,6 +80,10 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
                 .map(|s| format!("{} {} ms", s.stage, s.duration_ms))
                 .collect::<Vec<_>>()
                 .join(", ");
+            stages.push_str(&format!(
+                "; job {} ms in the coordinator's clock: queued {} ms, coordination {} ms",
+                doc.timings.total_ms, doc.timings.queue_ms, doc.timings.coordination_ms
+            ));
         }
         drop(fleet);
         times.sort_by(f64::total_cmp);
