@@ -90,16 +90,8 @@ impl Store {
         holder: &str,
         fence: u64,
     ) -> Result<bool, StoreError> {
-        let mut c = self.conn().await?;
-        let ok: i64 = self
-            .scripts
-            .fence_check
-            .key(self.keys.fenced_lease(name))
-            .arg(holder)
-            .arg(fence)
-            .invoke_async(&mut c)
-            .await?;
-        Ok(ok == 1)
+        self.fence_script(&self.scripts.fence_check, name, holder, fence)
+            .await
     }
 
     /// Give the fenced lease up if `holder` holds it with `fence`. True when released.
@@ -109,10 +101,21 @@ impl Store {
         holder: &str,
         fence: u64,
     ) -> Result<bool, StoreError> {
+        self.fence_script(&self.scripts.fenced_release, name, holder, fence)
+            .await
+    }
+
+    /// Run a script over the fenced lease `name` that answers 1 when `holder` holds it
+    /// with `fence` (and then acts: checks, releases).
+    async fn fence_script(
+        &self,
+        script: &redis::Script,
+        name: &str,
+        holder: &str,
+        fence: u64,
+    ) -> Result<bool, StoreError> {
         let mut c = self.conn().await?;
-        let ok: i64 = self
-            .scripts
-            .fenced_release
+        let ok: i64 = script
             .key(self.keys.fenced_lease(name))
             .arg(holder)
             .arg(fence)
