@@ -64,10 +64,6 @@ impl Keys {
     pub fn agents(&self, agent: AgentKind) -> String {
         format!("{}agents:{agent}", self.prefix)
     }
-    /// String: a named lease (singleton duty) holding its holder's id.
-    pub fn lease(&self, name: &str) -> String {
-        format!("{}lease:{name}", self.prefix)
-    }
 
     // Locks, result cache and coordination memory. Keys of one lock resource share the
     // hash tag `{<resource>}` (the cache keys of a cache entry use the same tag, so the

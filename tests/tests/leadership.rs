@@ -15,6 +15,24 @@ async fn leader(client: &Client) -> Option<LeaseHolder> {
         .expect("Redis answers")
 }
 
+/// Waits until a coordinator holds the leader lease; its record.
+async fn first_leader(client: &Client) -> LeaseHolder {
+    let store = client.store.clone();
+    eventually(Duration::from_secs(20), "a coordinator leads", || {
+        let store = store.clone();
+        async move {
+            store
+                .lease_holder(COORDINATOR_LEADER)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        }
+    })
+    .await;
+    leader(client).await.expect("a leader")
+}
+
 /// The coordinator's instance name ends with its process id.
 fn holds(p: &DaaProcess, l: &LeaseHolder) -> bool {
     l.holder.ends_with(&format!("-{}", p.pid()))
@@ -30,19 +48,7 @@ async fn a_killed_leader_is_replaced_with_a_larger_fence_and_the_sweeper_still_r
     let client = env.client().await;
 
     let store = client.store.clone();
-    eventually(Duration::from_secs(20), "a coordinator leads", || {
-        let store = store.clone();
-        async move {
-            store
-                .lease_holder(COORDINATOR_LEADER)
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-        }
-    })
-    .await;
-    let first = leader(&client).await.expect("a leader");
+    let first = first_leader(&client).await;
     assert!(first.fence >= 1);
     let (mut dead, survivor) = if holds(&c1, &first) {
         (c1, c2)
@@ -132,19 +138,7 @@ async fn a_leader_that_stops_cleanly_releases_the_lease_for_the_next() {
     let mut c1 = env.spawn(Role::Coordinator);
     let client = env.client().await;
     let store = client.store.clone();
-    eventually(Duration::from_secs(20), "the coordinator leads", || {
-        let store = store.clone();
-        async move {
-            store
-                .lease_holder(COORDINATOR_LEADER)
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-        }
-    })
-    .await;
-    let first = leader(&client).await.expect("a leader");
+    let first = first_leader(&client).await;
     assert!(holds(&c1, &first));
     let c2 = env.spawn(Role::Coordinator);
     assert!(c1.terminate(Duration::from_secs(20)).is_some(), "c1 exits");

@@ -7,7 +7,6 @@ pub(crate) struct Scripts {
     pub(super) begin_stage: Script,
     pub(super) commit_result: Script,
     pub(super) finish_job: Script,
-    pub(super) lease: Script,
     // Locks, fenced writes, the result cache and coordination memory (`crate::lock`,
     // `crate::cache`, `crate::memory`).
     pub(crate) lock_acquire: Script,
@@ -23,13 +22,12 @@ pub(crate) struct Scripts {
 }
 
 impl Scripts {
-    pub(super) fn all(&self) -> [&Script; 14] {
+    pub(super) fn all(&self) -> [&Script; 13] {
         [
             &self.create_job,
             &self.begin_stage,
             &self.commit_result,
             &self.finish_job,
-            &self.lease,
             &self.lock_acquire,
             &self.lock_release,
             &self.lock_extend,
@@ -48,7 +46,6 @@ impl Scripts {
             begin_stage: Script::new(include_str!("../../lua/begin_stage.lua")),
             commit_result: Script::new(include_str!("../../lua/commit_result.lua")),
             finish_job: Script::new(include_str!("../../lua/finish_job.lua")),
-            lease: Script::new(include_str!("../../lua/lease.lua")),
             lock_acquire: Script::new(include_str!("../../lua/lock_acquire.lua")),
             lock_release: Script::new(include_str!("../../lua/lock_release.lua")),
             lock_extend: Script::new(include_str!("../../lua/lock_extend.lua")),
