@@ -338,7 +338,15 @@ pub(crate) async fn finish(
         tracing::info!(job_id = %spec.job_id, status = %doc.status, total_ms = doc.timings.total_ms, "job ended");
         publish::event(&ctx.js, &ctx.subjects, &spec.job_id, doc.status, error).await;
         if let Some(reply_to) = &spec.reply_to {
-            publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await?;
+            publish::reply_with(
+                &ctx.js,
+                &ctx.client,
+                reply_to,
+                spec.encoding,
+                &doc,
+                Some(&encoded),
+            )
+            .await?;
         }
         cache::on_finished(ctx, spec, &doc).await?;
     }

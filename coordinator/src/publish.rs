@@ -107,7 +107,23 @@ pub(crate) async fn reply(
     encoding: Encoding,
     doc: &ResultDocument,
 ) -> Result<(), CoordinatorError> {
-    let payload = encoding.encode(doc).map_err(nats_err)?;
+    reply_with(js, client, reply_to, encoding, doc, None).await
+}
+
+/// As [`reply`], reusing `msgpack` (the document already encoded as MessagePack, as it
+/// was stored) when the client reads MessagePack: a large result is encoded once.
+pub(crate) async fn reply_with(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+    reply_to: &str,
+    encoding: Encoding,
+    doc: &ResultDocument,
+    msgpack: Option<&[u8]>,
+) -> Result<(), CoordinatorError> {
+    let payload = match (encoding, msgpack) {
+        (Encoding::MsgPack, Some(encoded)) => encoded.to_vec(),
+        _ => encoding.encode(doc).map_err(nats_err)?,
+    };
     // Clients read replies from the documented schema: a result above the server's
     // max_payload is stored in `daa-results` and the reply points at it.
     let payload = if payload.len() > claim::inline_limit(client) {

@@ -4,7 +4,9 @@
 //! Outputs merge in stage order, parts in part order: text and pages concatenate,
 //! tables and entities append, metadata merges key by key (later stages win), single
 //! values (kind, language, classification, quality) take the last one given. Agents'
-//! warnings are collected under `metadata.warnings`.
+//! warnings are collected under `metadata.warnings`. The per-page metadata lists of a
+//! split document's parts ([`PER_PART_LISTS`]) join instead of replacing each other,
+//! and adjacent `page_sizes` runs that agree become one.
 
 use daa_shared::model::{
     ErrorReport, JobStatus, Outcome, ResultDocument, Stage, StageReport, StageStatus,
@@ -56,7 +58,7 @@ pub fn synthesize(
             status: StageStatus::Completed,
         };
         let mut stage_queue = 0;
-        for r in &stage.results {
+        for (part, r) in stage.results.iter().enumerate() {
             if !report.agents.contains(&r.agent) {
                 report.agents.push(r.agent);
             }
@@ -83,7 +85,17 @@ pub fn synthesize(
                             doc.source.name = name;
                         }
                     }
-                    if let Some(t) = &o.text {
+                    let joined;
+                    let text = match (&o.text, stage.stage) {
+                        // A paged extraction may send its pages alone: its text is their
+                        // texts joined by form feeds (half the bytes to move and store).
+                        (None, Stage::Extraction) if !o.pages.is_empty() => {
+                            joined = join_pages(&o.pages);
+                            Some(&joined)
+                        }
+                        (t, _) => t.as_ref(),
+                    };
+                    if let Some(t) = text {
                         if stage.stage == Stage::Extraction {
                             had_extraction_text = true;
                             text_parts.push(t.clone());
@@ -95,7 +107,7 @@ pub fn synthesize(
                     doc.pages.extend(o.pages.iter().cloned());
                     doc.tables.extend(o.tables.iter().cloned());
                     for (k, v) in &o.metadata {
-                        doc.metadata.insert(k.clone(), v.clone());
+                        merge_metadata(&mut doc.metadata, k, v, part > 0);
                     }
                     if o.language.is_some() {
                         doc.language = o.language.clone();
@@ -131,12 +143,7 @@ pub fn synthesize(
     doc.pages.sort_by_key(|p| p.number);
     doc.pages.dedup_by_key(|p| p.number);
     if doc.pages.iter().any(|p| p.ocr) {
-        doc.text = doc
-            .pages
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\u{c}");
+        doc.text = join_pages(&doc.pages);
         if let Some(serde_json::Value::Array(pending)) = doc.metadata.get_mut("ocr_pending") {
             let ocr_done: Vec<u32> = doc
                 .pages
@@ -151,6 +158,9 @@ pub fn synthesize(
             });
         }
     }
+    if let Some(serde_json::Value::Array(runs)) = doc.metadata.get_mut("page_sizes") {
+        join_size_runs(runs);
+    }
     if !warnings.is_empty() {
         doc.metadata
             .insert("warnings".into(), serde_json::Value::Array(warnings));
@@ -162,6 +172,67 @@ pub fn synthesize(
     doc.timings.queue_ms = queue_ms;
     doc.timings.coordination_ms = total_ms.saturating_sub(agent_ms + queue_ms);
     doc
+}
+
+/// The text of `pages`: their texts joined by form feeds (U+000C), as pdftotext does.
+fn join_pages(pages: &[daa_shared::model::Page]) -> String {
+    pages
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\u{c}")
+}
+
+/// Metadata lists that describe a part's own pages: a split document's parts each
+/// report theirs, and the document's list is their concatenation, in part order.
+pub const PER_PART_LISTS: [&str; 3] = ["page_sizes", "ocr_pending", "truncated_pages"];
+
+/// Merges one metadata entry of a stage result: a later part of the same stage extends
+/// the [`PER_PART_LISTS`]; anything else replaces what was there.
+fn merge_metadata(
+    into: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: &serde_json::Value,
+    later_part: bool,
+) {
+    if later_part && PER_PART_LISTS.contains(&key) {
+        if let (Some(serde_json::Value::Array(have)), serde_json::Value::Array(more)) =
+            (into.get_mut(key), value)
+        {
+            have.extend(more.iter().cloned());
+            return;
+        }
+    }
+    into.insert(key.to_owned(), value.clone());
+}
+
+/// Joins adjacent `page_sizes` runs (`{first, last, width, height, rotate}`) of equal
+/// pages that continue one another, as one part's runs would have been.
+fn join_size_runs(runs: &mut Vec<serde_json::Value>) {
+    let same = |a: &serde_json::Value, b: &serde_json::Value| {
+        ["width", "height", "rotate"]
+            .iter()
+            .all(|k| a.get(k) == b.get(k))
+            && match (
+                a.get("last").and_then(|v| v.as_u64()),
+                b.get("first").and_then(|v| v.as_u64()),
+            ) {
+                (Some(l), Some(f)) => f == l + 1,
+                _ => false,
+            }
+    };
+    let mut out: Vec<serde_json::Value> = Vec::with_capacity(runs.len());
+    for r in runs.drain(..) {
+        match out.last_mut() {
+            Some(prev) if same(prev, &r) => {
+                if let (Some(obj), Some(last)) = (prev.as_object_mut(), r.get("last")) {
+                    obj.insert("last".into(), last.clone());
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+    *runs = out;
 }
 
 /// One line saying why a job did not complete, for events and `JobInfo.error`.
@@ -302,6 +373,69 @@ mod tests {
         assert_eq!(doc.timings.coordination_ms, 100 - 30 - 15);
         assert!(doc.metadata["warnings"][0]["message"] == "odd font");
         assert_eq!(error_summary(&doc), None);
+    }
+
+    /// Parts of a split PDF send pages without text and describe their own pages in
+    /// `page_sizes`, `ocr_pending` and `truncated_pages`: the document reads as one.
+    #[test]
+    fn parts_join_their_text_and_per_page_lists() {
+        let v = stage(
+            0,
+            Stage::Validation,
+            AgentKind::Quality,
+            vec![ok(StageOutput::default())],
+        );
+        let page = |n: u32, t: &str| Page {
+            number: n,
+            text: t.into(),
+            ..Default::default()
+        };
+        let size = |f: u32, l: u32, w: f32| serde_json::json!({"first": f, "last": l, "width": w, "height": 792.0, "rotate": 0});
+        let part = |pages: Vec<Page>, sizes: Vec<serde_json::Value>, pending: Vec<u32>| {
+            let mut o = StageOutput {
+                pages,
+                ..Default::default()
+            };
+            o.metadata.insert("page_count".into(), 5.into());
+            o.metadata.insert("page_sizes".into(), sizes.into());
+            let pending: Vec<serde_json::Value> = pending
+                .iter()
+                .map(|p| serde_json::json!({"page": p, "reason": "scan"}))
+                .collect();
+            o.metadata.insert("ocr_pending".into(), pending.into());
+            ok(o)
+        };
+        let e = stage(
+            1,
+            Stage::Extraction,
+            AgentKind::Pdf,
+            vec![
+                part(
+                    vec![page(1, "one"), page(2, "")],
+                    vec![size(1, 2, 612.0)],
+                    vec![2],
+                ),
+                part(
+                    vec![page(3, "three"), page(4, "four"), page(5, "")],
+                    vec![size(3, 4, 612.0), size(5, 5, 842.0)],
+                    vec![5],
+                ),
+            ],
+        );
+        let doc = synthesize(&spec(), &[v, e], &[], 1_100);
+        assert_eq!(doc.text, "one\u{c}\u{c}three\u{c}four\u{c}");
+        assert_eq!(
+            doc.metadata["page_sizes"],
+            serde_json::json!([size(1, 4, 612.0), size(5, 5, 842.0)])
+        );
+        let pending: Vec<u64> = doc.metadata["ocr_pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["page"].as_u64().unwrap())
+            .collect();
+        assert_eq!(pending, vec![2, 5]);
+        assert_eq!(doc.metadata["page_count"], 5);
     }
 
     #[test]

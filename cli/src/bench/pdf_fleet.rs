@@ -39,6 +39,18 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         "daa bench pdf-fleet: {} through coordinator + quality + N pdf workers (1 slot each)",
         args.file.display()
     );
+    // Results of a large PDF are megabytes: under a small max_payload they travel by
+    // claim check (object store round trips), which every fleet size pays alike.
+    let max_payload = client.server_info().max_payload;
+    println!(
+        "  NATS max_payload {} KiB{}",
+        max_payload / 1024,
+        if max_payload < 8 << 20 {
+            " (below nats.conf's 8 MiB: large results go by claim check)"
+        } else {
+            ""
+        }
+    );
     for n in 1..=args.max_workers.max(1) {
         let spec = FleetSpec {
             coordinators: 1,

@@ -110,3 +110,15 @@ pub fn part_load(bytes: &[u8], first: u32, last: u32) -> Option<(usize, usize)> 
     let full = crate::load::load(bytes, &limits).ok()?;
     Some((lazy.objects.len(), full.doc.objects.len()))
 }
+
+/// Loads `bytes` as a part (`Some((first, last))`, lazily) or whole, and returns how
+/// many objects it holds: for timing the load apart from the extraction.
+#[doc(hidden)]
+pub fn load_only(bytes: &[u8], range: Option<(u32, u32)>) -> usize {
+    let limits = Limits::default();
+    let loaded = match range {
+        Some((f, l)) => crate::load::load_range(bytes, &limits, f, l),
+        None => crate::load::load(bytes, &limits),
+    };
+    loaded.map_or(0, |l| l.doc.objects.len())
+}

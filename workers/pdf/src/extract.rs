@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::content::{FontCache, FormCache, Interp, InterpLimits, PageContent};
 use crate::decode::{self, Budget};
 use crate::objects::deref;
-use crate::pages::PageRef;
+use crate::pages::{self, PageRef};
 use crate::{layout, load, meta, tables, Limits};
 
 /// What to extract.
@@ -53,8 +53,11 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         warnings: loaded.warnings.clone(),
         ..Extraction::default()
     };
-    let walked = catch_unwind(AssertUnwindSafe(|| {
-        crate::pages::pages(doc, limits.max_pages, limits.max_depth)
+    let walked = catch_unwind(AssertUnwindSafe(|| match req.range {
+        Some((f, l)) if !doc.catalog().is_ok_and(|c| pages::walks_whole_tree(f, c)) => {
+            pages::pages_in(doc, f, l, limits.max_pages, limits.max_depth)
+        }
+        _ => pages::pages(doc, limits.max_pages, limits.max_depth),
     }))
     .map_err(|_| TaskError::permanent("the page tree could not be walked (malformed)"))?;
     if walked.too_many {
@@ -64,8 +67,7 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         )));
     }
     x.warnings.extend(walked.warnings.iter().cloned());
-    let pages = &walked.pages;
-    let page_count = pages.len() as u32;
+    let page_count = walked.total;
     if page_count == 0 {
         return Err(TaskError::permanent(
             "the document has no pages (empty or unreadable page tree)",
@@ -108,7 +110,12 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
                 "extraction cancelled by the worker runtime (deadline passed or worker draining)",
             ));
         }
-        let p = &pages[(n - 1) as usize];
+        let Some(p) = walked.get(n) else {
+            x.warnings.push(format!(
+                "page {n}: the page tree walk did not reach this page; its text is empty"
+            ));
+            continue;
+        };
         let res = catch_unwind(AssertUnwindSafe(|| {
             page_content(doc, p, &mut budget, &mut fonts, &mut forms, ilimits)
         }));
@@ -189,10 +196,10 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
     if let Some(x) = meta::xmp(doc, &mut budget, limits.max_xmp_bytes) {
         m.insert("xmp".into(), x);
     }
-    m.insert("page_sizes".into(), meta::page_sizes(pages));
+    m.insert("page_sizes".into(), meta::page_sizes(&walked, first, last));
     // The outline describes the whole document: only part 0 (or a whole run) reports it.
     if first == 1 {
-        let ol = meta::outline(doc, pages, limits.max_outline_items, limits.max_depth);
+        let ol = meta::outline(doc, &walked, limits.max_outline_items, limits.max_depth);
         if !ol.is_empty() {
             m.insert("outline".into(), Value::Array(ol));
         }

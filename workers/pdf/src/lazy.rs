@@ -7,19 +7,24 @@
 //! file and hands them to a [`Stash`]; this module then unpacks, on demand, only the
 //! object streams that hold what the range needs:
 //!
-//! - the page tree: every node and every page dictionary (pages are numbered by walking
-//!   the whole tree), with the attributes pages inherit;
+//! - the page tree down to the pages in range: an intermediate node whose `/Count` puts
+//!   all its pages outside the range is skipped unread below it (pdfTeX scatters page
+//!   dictionaries over all object streams, so reading them all would unpack nearly
+//!   everything). The skipped counts must add up to the root's `/Count`; when they do
+//!   not, or the part is the first of a document with an outline (bookmarks are
+//!   numbered over all pages), every node and page dictionary is read;
 //! - everything reachable from the pages in range (contents, resources, fonts, forms,
 //!   images), except `/Parent` links and annotations, and stopping at other pages;
 //! - the catalog's `/Metadata` (XMP) and the trailer's `/Info`; for the part that
 //!   starts at page 1, also `/Outlines`, `/Names` and `/Dests` (the outline is reported
 //!   by the first part only).
 //!
-//! The walk follows the same rules as `pages::pages` (a node is a page when its `/Type`
-//! says so or it has no `/Kids`), under the same limits (depth, page count, object
-//! count), and never loops: every object is visited once. What it leaves packed is never
-//! read by the extraction of the range, so the result is the same text as after a full
-//! load (tested on every shipped PDF with object streams).
+//! The walk follows the same rules as `pages::pages_in` (a node is a page when its
+//! `/Type` says so or it has no `/Kids`; the same skips, decided by the same
+//! `pages::skippable`), under the same limits (depth, page count, object count), and
+//! never loops: every object is visited once. It reads at least what that walk reads, so
+//! the result is the same text as after a full load (tested on generated deep trees and
+//! every shipped PDF with object streams).
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,14 +32,79 @@ use lopdf::xref::XrefEntry;
 use lopdf::{Document, Object, ObjectId, ObjectStream, Stream};
 
 use crate::decode::{self, Budget};
-use crate::Limits;
+use crate::{pages, Limits};
 
 /// Object streams kept packed during a lazy load, by object number.
 #[derive(Default)]
 pub(crate) struct Stash {
     packed: HashMap<u32, Stream>,
+    /// Object streams decoded so far: their members are parsed one at a time, when
+    /// asked for (a page's object stream also holds its neighbours' objects).
+    opened: HashMap<u32, Opened>,
     /// Objects unpacked so far (counted against `max_objects`).
     unpacked: usize,
+}
+
+/// A decoded object stream: its data and where each member starts.
+struct Opened {
+    data: Vec<u8>,
+    /// Member object number → (start, end) in `data`.
+    members: HashMap<u32, (usize, usize)>,
+}
+
+impl Opened {
+    /// Reads the header of a decoded object stream (`/N` pairs of object number and
+    /// offset, relative to `/First`). Each member ends where the next one starts.
+    fn new(data: Vec<u8>, first: usize) -> Result<Opened, String> {
+        let head = data
+            .get(..first)
+            .ok_or_else(|| format!("/First {first} lies past the end of the data"))?;
+        let text = String::from_utf8_lossy(head);
+        let numbers: Vec<usize> = text
+            .split(['\r', '\n'])
+            .flat_map(|line| {
+                line.split('%')
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+            })
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let mut starts: Vec<(u32, usize)> = numbers
+            .chunks_exact(2)
+            .filter_map(|c| Some((u32::try_from(c[0]).ok()?, first.checked_add(c[1])?)))
+            .filter(|(_, at)| *at < data.len())
+            .collect();
+        let mut sorted: Vec<usize> = starts.iter().map(|(_, at)| *at).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let members = starts
+            .drain(..)
+            .map(|(id, at)| {
+                let next = sorted.partition_point(|&s| s <= at);
+                let end = sorted.get(next).copied().unwrap_or(data.len());
+                (id, (at, end))
+            })
+            .collect();
+        Ok(Opened { data, members })
+    }
+
+    /// Parses member `id` alone: lopdf parses object streams whole, so the member's
+    /// bytes go into a one-member stream of their own.
+    fn parse(&self, id: u32, max_stream_bytes: usize) -> Option<Object> {
+        let (start, end) = *self.members.get(&id)?;
+        let head = format!("{id} 0\n");
+        let mut data = Vec::with_capacity(head.len() + end - start);
+        data.extend_from_slice(head.as_bytes());
+        data.extend_from_slice(&self.data[start..end]);
+        let mut dict = lopdf::Dictionary::new();
+        dict.set("Type", Object::Name(b"ObjStm".to_vec()));
+        dict.set("N", 1);
+        dict.set("First", head.len() as i64);
+        let one = Stream::new(dict, data);
+        let mut parsed = ObjectStream::new_with_limit(&one, Some(max_stream_bytes)).ok()?;
+        parsed.objects.remove(&(id, 0))
+    }
 }
 
 impl Stash {
@@ -80,10 +150,18 @@ pub(crate) fn complete(
         .get(b"Pages")
         .map_err(|_| "the catalog has no /Pages".to_string())?
         .clone();
-    let (tree, mut follow) = c.walk_tree(pages_root, first, last)?;
+    // Skip what lies outside the range by its /Count, as `pages::pages_in` does; when
+    // the counts do not hold, that walk falls back to the whole tree, and so does this.
+    let skip = !pages::walks_whole_tree(first, &catalog);
+    let (mut tree, mut follow, counts_hold) = c.walk_tree(pages_root.clone(), first, last, skip)?;
+    if !counts_hold {
+        let (all, more, _) = c.walk_tree(pages_root, first, last, false)?;
+        tree.extend(all);
+        follow.extend(more);
+    }
     let mut catalog_keys: Vec<&[u8]> = vec![b"Metadata"];
     if first == 1 {
-        catalog_keys.extend_from_slice(&[b"Outlines", b"Names", b"Dests"]);
+        catalog_keys.push(b"Outlines");
     }
     for k in catalog_keys {
         if let Ok(o) = catalog.get(k) {
@@ -93,7 +171,15 @@ pub(crate) fn complete(
     if let Ok(info) = c.doc.trailer.get(b"Info") {
         follow.push(info.clone());
     }
-    c.follow(follow, &tree)
+    c.follow(follow, &tree)?;
+    if first == 1 {
+        // The bookmarks' named destinations: only the ones they use, looked up the way
+        // `meta::outline` does (a document may name thousands).
+        let names = c.outline_dest_names(&catalog)?;
+        let found = c.named_dests(&catalog, names)?;
+        c.follow(found, &tree)?;
+    }
+    Ok(())
 }
 
 struct Completer<'a> {
@@ -107,11 +193,9 @@ struct Completer<'a> {
 /// Page-dictionary keys not followed from a page in range: links up the tree and
 /// annotations, which the extraction does not read.
 const PAGE_KEYS_NOT_FOLLOWED: [&[u8]; 4] = [b"Parent", b"Annots", b"B", b"Thumb"];
-/// Keys of a page out of range that the extraction still reads (page sizes).
-const PAGE_KEYS_ALWAYS: [&[u8]; 3] = [b"MediaBox", b"CropBox", b"Rotate"];
 
 impl Completer<'_> {
-    /// Makes sure object `id` is loaded, unpacking its object stream if needed.
+    /// Makes sure object `id` is loaded, parsing it out of its object stream if needed.
     fn ensure(&mut self, id: ObjectId) -> Result<(), String> {
         if self.doc.objects.contains_key(&id) {
             return Ok(());
@@ -122,40 +206,44 @@ impl Completer<'_> {
             // which the extraction treats as null, as after a full load.
             _ => return Ok(()),
         };
-        self.unpack(container)
+        self.open(container)?;
+        let Some(opened) = self.stash.opened.get(&container) else {
+            return Ok(());
+        };
+        if let Some(obj) = opened.parse(id.0, self.limits.max_stream_bytes) {
+            // Members of an object stream have generation 0; the id asked for is what the
+            // cross-reference table names.
+            self.doc.objects.insert(id, obj);
+            self.stash.unpacked += 1;
+            if self.base_objects + self.stash.unpacked > self.limits.max_objects {
+                return Err(format!(
+                    "the document has more than {} objects (max_objects)",
+                    self.limits.max_objects
+                ));
+            }
+        }
+        Ok(())
     }
 
-    fn unpack(&mut self, container: u32) -> Result<(), String> {
+    /// Decodes object stream `container` once (bounded like every stream) and reads its
+    /// header; its members are parsed when asked for.
+    fn open(&mut self, container: u32) -> Result<(), String> {
         let Some(mut stream) = self.stash.packed.remove(&container) else {
             return Ok(());
         };
         if stream.dict.has(b"Filter") {
             let (data, _) = decode::decode(&Document::new(), &stream, &mut self.budget)
                 .map_err(|e| format!("object stream {container} 0 R: {e}"))?;
-            stream.dict.remove(b"Filter");
-            stream.dict.remove(b"DecodeParms");
             stream.set_content(data);
         }
-        let unpacked = ObjectStream::new_with_limit(&stream, Some(self.limits.max_stream_bytes))
+        let first = match stream.dict.get(b"First") {
+            Ok(Object::Integer(n)) => usize::try_from(*n).ok(),
+            _ => None,
+        }
+        .ok_or_else(|| format!("object stream {container} 0 R has no valid /First"))?;
+        let opened = Opened::new(stream.content, first)
             .map_err(|e| format!("object stream {container} 0 R: {e}"))?;
-        for (id, obj) in unpacked.objects {
-            // Only the copy the cross-reference table points at (a stale copy in an
-            // older object stream must not win), and never over a top-level object.
-            let ours = matches!(
-                self.doc.reference_table.get(id.0),
-                Some(XrefEntry::Compressed { container: c, .. }) if *c == container
-            );
-            if ours && !self.doc.objects.contains_key(&id) {
-                self.doc.objects.insert(id, obj);
-                self.stash.unpacked += 1;
-            }
-        }
-        if self.base_objects + self.stash.unpacked > self.limits.max_objects {
-            return Err(format!(
-                "the document has more than {} objects (max_objects)",
-                self.limits.max_objects
-            ));
-        }
+        self.stash.opened.insert(container, opened);
         Ok(())
     }
 
@@ -174,22 +262,34 @@ impl Completer<'_> {
         Ok(Object::Null)
     }
 
-    /// Walks the page tree as `pages::pages` does, loading every node and page. Returns
-    /// the ids of the tree's objects (where following stops) and the values to follow:
-    /// everything of the pages in range, inherited attributes of the nodes above them.
+    /// Walks the page tree as `pages::pages_in` does (skipping subtrees outside the range
+    /// when `skip`) or as `pages::pages` does, loading every node and page it reads.
+    /// Returns the ids of the tree's objects (where following stops), the values to
+    /// follow (everything of the pages in range, inherited attributes of the nodes above
+    /// them) and whether the `/Count` values a skipping walk trusted hold (always true
+    /// without skips).
     fn walk_tree(
         &mut self,
         root: Object,
         first: u32,
         last: u32,
-    ) -> Result<(HashSet<ObjectId>, Vec<Object>), String> {
+        skip: bool,
+    ) -> Result<(HashSet<ObjectId>, Vec<Object>, bool), String> {
+        let max_pages = self.limits.max_pages;
         let mut tree: HashSet<ObjectId> = HashSet::new();
         let mut follow: Vec<Object> = Vec::new();
+        let root_count = match self.resolve(&root)? {
+            Object::Dictionary(d) => self.count(&d)?,
+            Object::Stream(s) => self.count(&s.dict)?,
+            _ => None,
+        };
         let mut stack: Vec<(Object, usize)> = vec![(root, 0)];
         let mut page_no: u32 = 0;
+        let (mut skipped, mut repeated) = (false, false);
         while let Some((node, depth)) = stack.pop() {
             if let Object::Reference(id) = node {
                 if !tree.insert(id) {
+                    repeated = true;
                     continue;
                 }
             }
@@ -215,21 +315,26 @@ impl Completer<'_> {
                 },
                 Err(_) => kids.is_none(),
             };
-            if is_page || kids.is_none() {
-                page_no = page_no.saturating_add(1);
-                if page_no as usize > self.limits.max_pages {
+            let leaf = is_page || kids.is_none();
+            if skip && !leaf && depth > 0 {
+                let count = self.count(&dict)?;
+                if let Some(c) = pages::skippable(count, page_no, (first, last), max_pages) {
+                    page_no += c;
+                    skipped = true;
+                    continue;
+                }
+            }
+            if leaf {
+                if page_no as usize >= max_pages {
                     // The extraction reports the limit; nothing more to load.
                     break;
                 }
-                let in_range = (first..=last).contains(&page_no);
-                for (k, v) in dict.iter() {
-                    let wanted = if in_range {
-                        !PAGE_KEYS_NOT_FOLLOWED.contains(&k.as_slice())
-                    } else {
-                        PAGE_KEYS_ALWAYS.contains(&k.as_slice())
-                    };
-                    if wanted {
-                        follow.push(v.clone());
+                page_no += 1;
+                if (first..=last).contains(&page_no) {
+                    for (k, v) in dict.iter() {
+                        if !PAGE_KEYS_NOT_FOLLOWED.contains(&k.as_slice()) {
+                            follow.push(v.clone());
+                        }
                     }
                 }
                 continue;
@@ -245,11 +350,136 @@ impl Completer<'_> {
                     stack.push((k, depth + 1));
                 }
             }
-            if stack.len() > 4 * self.limits.max_pages + 1024 {
+            if stack.len() > 4 * max_pages + 1024 {
                 break;
             }
         }
-        Ok((tree, follow))
+        let holds = !skipped || (!repeated && pages::counts_hold(root_count, page_no));
+        Ok((tree, follow, holds))
+    }
+
+    /// A node's `/Count`, loaded if it is a reference.
+    fn count(&mut self, dict: &lopdf::Dictionary) -> Result<Option<f32>, String> {
+        Ok(match dict.get(b"Count") {
+            Ok(o) => match self.resolve(o)? {
+                Object::Integer(i) => Some(i as f32),
+                Object::Real(r) => r.is_finite().then_some(r),
+                _ => None,
+            },
+            Err(_) => None,
+        })
+    }
+
+    /// The destination names the outline items use (`/Dest`, or `/D` of a `/GoTo`
+    /// action), in the order met. The items are loaded already (followed from
+    /// `/Outlines`); the walk is bounded like `meta::outline`'s.
+    fn outline_dest_names(&mut self, catalog: &lopdf::Dictionary) -> Result<Vec<Object>, String> {
+        let mut names = Vec::new();
+        let Ok(root) = catalog.get(b"Outlines") else {
+            return Ok(names);
+        };
+        let Object::Dictionary(root) = self.resolve(root)? else {
+            return Ok(names);
+        };
+        let max = self.limits.max_outline_items;
+        let mut seen: HashSet<ObjectId> = HashSet::new();
+        let mut stack: Vec<(Object, usize)> = root
+            .get(b"First")
+            .map(|f| vec![(f.clone(), 1)])
+            .unwrap_or_default();
+        let mut steps = 0usize;
+        while let Some((item, level)) = stack.pop() {
+            steps += 1;
+            if steps > 4 * max + 100 {
+                break;
+            }
+            if let Object::Reference(id) = item {
+                if !seen.insert(id) {
+                    continue;
+                }
+            }
+            let Object::Dictionary(d) = self.resolve(&item)? else {
+                continue;
+            };
+            let dest = match d.get(b"Dest") {
+                Ok(o) => Some(self.resolve(o)?),
+                Err(_) => match d.get(b"A").map(|a| self.resolve(a)) {
+                    Ok(Ok(Object::Dictionary(a))) => match a.get(b"D") {
+                        Ok(o) => Some(self.resolve(o)?),
+                        Err(_) => None,
+                    },
+                    _ => None,
+                },
+            };
+            if let Some(n @ (Object::String(..) | Object::Name(_))) = dest {
+                names.push(n);
+            }
+            if let Ok(next) = d.get(b"Next") {
+                stack.push((next.clone(), level));
+            }
+            if level < self.limits.max_depth {
+                if let Ok(first) = d.get(b"First") {
+                    stack.push((first.clone(), level + 1));
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// The values of named destinations: a name in the catalog's `/Dests` dictionary, a
+    /// string in the `/Names` → `/Dests` name tree (descended by `/Limits`, loading only
+    /// the nodes on the way, as `meta::name_tree_lookup` reads them).
+    fn named_dests(
+        &mut self,
+        catalog: &lopdf::Dictionary,
+        names: Vec<Object>,
+    ) -> Result<Vec<Object>, String> {
+        let mut out = Vec::new();
+        let dests = match catalog.get(b"Dests").map(|d| self.resolve(d)) {
+            Ok(Ok(Object::Dictionary(d))) => Some(d),
+            _ => None,
+        };
+        let tree = match catalog.get(b"Names").map(|n| self.resolve(n)) {
+            Ok(Ok(Object::Dictionary(n))) => match n.get(b"Dests").map(|t| self.resolve(t)) {
+                Ok(Ok(Object::Dictionary(t))) => Some(t),
+                _ => None,
+            },
+            _ => None,
+        };
+        for name in names {
+            match (&name, &dests, &tree) {
+                (Object::Name(n), Some(d), _) => {
+                    if let Ok(v) = d.get(n) {
+                        out.push(v.clone());
+                    }
+                }
+                (Object::String(key, _), _, Some(t)) => {
+                    if let Some(v) = self.name_tree_value(Object::Dictionary(t.clone()), key)? {
+                        out.push(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The value under `key` in the name tree `root`. The lookup reads the loaded objects
+    /// in place (a leaf's `/Names` array can hold hundreds of entries) and loads what it
+    /// meets still packed, then looks again.
+    fn name_tree_value(&mut self, root: Object, key: &[u8]) -> Result<Option<Object>, String> {
+        let mut asked: HashSet<ObjectId> = HashSet::new();
+        loop {
+            match name_tree_lookup(self.doc, &root, key) {
+                Ok(v) => return Ok(v),
+                Err(id) => {
+                    if !asked.insert(id) {
+                        return Ok(None);
+                    }
+                    self.ensure(id)?;
+                }
+            }
+        }
     }
 
     /// Loads everything reachable from `roots`, skipping `/Parent` links and stopping at
@@ -272,6 +502,83 @@ impl Completer<'_> {
         }
         Ok(())
     }
+}
+
+/// `o` with references followed; `Err(id)` names an object still packed in an object
+/// stream (dangling references are `Null`, as `objects::deref` makes them).
+fn look<'a>(doc: &'a Document, o: &'a Object) -> Result<&'a Object, ObjectId> {
+    let mut cur = o;
+    for _ in 0..32 {
+        match cur {
+            Object::Reference(id) => match doc.objects.get(id) {
+                Some(next) => cur = next,
+                None => {
+                    return match doc.reference_table.get(id.0) {
+                        Some(XrefEntry::Compressed { .. }) => Err(*id),
+                        _ => Ok(&Object::Null),
+                    }
+                }
+            },
+            other => return Ok(other),
+        }
+    }
+    Ok(&Object::Null)
+}
+
+/// `meta::name_tree_lookup` over a partly loaded document: `Err(id)` when the walk needs
+/// object `id`, still packed.
+fn name_tree_lookup(doc: &Document, root: &Object, key: &[u8]) -> Result<Option<Object>, ObjectId> {
+    let mut node: &lopdf::Dictionary = match look(doc, root)? {
+        Object::Dictionary(d) => d,
+        _ => return Ok(None),
+    };
+    for _ in 0..32 {
+        if let Ok(names) = node.get(b"Names") {
+            let Object::Array(names) = look(doc, names)? else {
+                return Ok(None);
+            };
+            for pair in names.chunks_exact(2) {
+                if let Object::String(k, _) = look(doc, &pair[0])? {
+                    if k.as_slice() == key {
+                        return Ok(Some(pair[1].clone()));
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        let Ok(kids) = node.get(b"Kids") else {
+            return Ok(None);
+        };
+        let Object::Array(kids) = look(doc, kids)? else {
+            return Ok(None);
+        };
+        let mut next = None;
+        for k in kids {
+            let Object::Dictionary(kd) = look(doc, k)? else {
+                continue;
+            };
+            if let Ok(lim) = kd.get(b"Limits") {
+                if let Object::Array(lim) = look(doc, lim)? {
+                    let lo = lim.first().map(|o| look(doc, o)).transpose()?;
+                    let hi = lim.get(1).map(|o| look(doc, o)).transpose()?;
+                    if let (Some(Object::String(lo, _)), Some(Object::String(hi, _))) = (lo, hi) {
+                        if key >= lo.as_slice() && key <= hi.as_slice() {
+                            next = Some(k);
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
+            next = Some(k);
+            break;
+        }
+        match next.map(|k| look(doc, k)).transpose()? {
+            Some(Object::Dictionary(d)) => node = d,
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// Pushes the references inside `o` (direct nesting only), except `/Parent` values.

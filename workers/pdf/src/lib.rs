@@ -97,7 +97,7 @@ pub fn page_count(bytes: &[u8], limits: &Limits) -> Result<u32, TaskError> {
     }
     let loaded = load::load(bytes, limits)?;
     let list = pages::pages(&loaded.doc, limits.max_pages, limits.max_depth);
-    Ok(u32::try_from(list.pages.len()).unwrap_or(u32::MAX))
+    Ok(list.total)
 }
 
 /// The pdf agent.
@@ -134,18 +134,22 @@ impl PdfAgent {
             cancelled,
             past_end_is_empty: false,
         };
-        Ok(Self::output(extract::run(bytes, &req)?))
+        Ok(Self::output(extract::run(bytes, &req)?, true))
     }
 
-    fn output(x: extract::Extraction) -> StageOutput {
-        let text = x
-            .pages
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\u{c}");
+    /// The stage output of an extraction. `text` (the pages' texts joined by form
+    /// feeds) is left out of what goes on the wire: the synthesis joins the pages itself,
+    /// and a result need not carry every character twice.
+    fn output(x: extract::Extraction, with_text: bool) -> StageOutput {
+        let text = with_text.then(|| {
+            x.pages
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\u{c}")
+        });
         StageOutput {
-            text: Some(text),
+            text,
             pages: x.pages,
             tables: x.tables,
             metadata: x.metadata,
@@ -196,7 +200,7 @@ impl Agent for PdfAgent {
             cancelled: &move || cancel.is_cancelled(),
             past_end_is_empty: split,
         };
-        let out = Self::output(extract::run(&doc.bytes, &req)?);
+        let out = Self::output(extract::run(&doc.bytes, &req)?, false);
         tracing::debug!(
             task_id = %task.task_id,
             pages = out.pages.len(),

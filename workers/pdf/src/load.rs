@@ -271,6 +271,18 @@ pub(crate) fn load_range(
 
 /// The lazy load alone: `None` when it does not apply.
 pub(crate) fn load_lazy(bytes: &[u8], limits: &Limits, first: u32, last: u32) -> Option<Document> {
+    lazy_with(bytes, limits, |doc, stash| {
+        lazy::complete(doc, stash, first, last, limits)
+    })
+}
+
+/// Loads `bytes` with object streams kept packed, then lets `complete` unpack what it
+/// needs. `None` when that does not apply or does not come out clean.
+fn lazy_with(
+    bytes: &[u8],
+    limits: &Limits,
+    complete: impl FnOnce(&mut Document, &mut Stash) -> Result<(), String>,
+) -> Option<Document> {
     if bytes.is_empty() || bytes.len() > limits.max_bytes {
         return None;
     }
@@ -279,9 +291,7 @@ pub(crate) fn load_lazy(bytes: &[u8], limits: &Limits, first: u32, last: u32) ->
     if stash.len() == 0 || doc.xref_recovery.is_some() || doc.trailer.has(b"Encrypt") {
         return None;
     }
-    let done = catch_unwind(AssertUnwindSafe(|| {
-        lazy::complete(&mut doc, &mut stash, first, last, limits)
-    }));
+    let done = catch_unwind(AssertUnwindSafe(|| complete(&mut doc, &mut stash)));
     match done {
         Ok(Ok(())) if page_tree_loaded(&doc) => Some(doc),
         _ => None,

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::decode::{self, Budget};
 use crate::objects::{as_dict, deref, get, get_array, get_dict, get_stream, ref_id, text_string};
-use crate::pages::PageRef;
+use crate::pages::PageList;
 
 /// The Info dictionary's text entries (`title`, `author`, ...; dates kept as written).
 pub(crate) fn info(doc: &Document) -> Map<String, Value> {
@@ -123,24 +123,26 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Page sizes (points, as displayed: rotation applied) as runs of equal pages:
-/// `[{first, last, width, height, rotate}]`.
-pub(crate) fn page_sizes(pages: &[PageRef<'_>]) -> Value {
+/// Sizes of pages `first..=last` (points, as displayed: rotation applied) as runs of
+/// equal pages: `[{first, last, width, height, rotate}]`. A part of a split document
+/// reports its own pages; the synthesis joins the parts' runs.
+pub(crate) fn page_sizes(list: &PageList<'_>, first: u32, last: u32) -> Value {
     let mut runs: Vec<Value> = Vec::new();
-    let mut cur: Option<(usize, usize, f32, f32, i64)> = None;
-    for (i, p) in pages.iter().enumerate() {
+    let mut cur: Option<(u32, u32, f32, f32, i64)> = None;
+    for n in first..=last {
+        let Some(p) = list.get(n) else { continue };
         let (w, h) = (p.crop[2] - p.crop[0], p.crop[3] - p.crop[1]);
         let (w, h) = if p.rotate % 180 == 90 { (h, w) } else { (w, h) };
         let (w, h) = ((w * 100.0).round() / 100.0, (h * 100.0).round() / 100.0);
         match cur {
             Some((f, _, cw, ch, cr)) if cw == w && ch == h && cr == p.rotate => {
-                cur = Some((f, i + 1, cw, ch, cr));
+                cur = Some((f, n, cw, ch, cr));
             }
             _ => {
                 if let Some(r) = cur.take() {
                     runs.push(run(r));
                 }
-                cur = Some((i + 1, i + 1, w, h, p.rotate));
+                cur = Some((n, n, w, h, p.rotate));
             }
         }
     }
@@ -150,7 +152,7 @@ pub(crate) fn page_sizes(pages: &[PageRef<'_>]) -> Value {
     Value::Array(runs)
 }
 
-fn run((first, last, w, h, r): (usize, usize, f32, f32, i64)) -> Value {
+fn run((first, last, w, h, r): (u32, u32, f32, f32, i64)) -> Value {
     json!({"first": first, "last": last, "width": w, "height": h, "rotate": r})
 }
 
@@ -158,7 +160,7 @@ fn run((first, last, w, h, r): (usize, usize, f32, f32, i64)) -> Value {
 /// entries, `max_depth` levels; cycles are cut.
 pub(crate) fn outline(
     doc: &Document,
-    pages: &[PageRef<'_>],
+    pages: &PageList<'_>,
     max: usize,
     max_depth: usize,
 ) -> Vec<Value> {
@@ -168,9 +170,10 @@ pub(crate) fn outline(
         return out;
     };
     let page_no: HashMap<ObjectId, usize> = pages
+        .pages
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| p.id.map(|id| (id, i + 1)))
+        .filter_map(|(i, p)| p.id.map(|id| (id, i + pages.first as usize)))
         .collect();
     let mut seen: HashSet<ObjectId> = HashSet::new();
     // (item reference, level)

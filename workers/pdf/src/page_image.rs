@@ -68,10 +68,11 @@ pub fn page_image(
     page: u32,
     limits: &Limits,
 ) -> Result<Option<PageImage>, TaskError> {
-    let loaded = load::load(bytes, limits)?;
+    let page = page.max(1);
+    let loaded = load::load_range(bytes, limits, page, page)?;
     let doc = &loaded.doc;
-    let list = pages::pages(doc, limits.max_pages, limits.max_depth);
-    let Some(p) = list.pages.get(page.saturating_sub(1) as usize) else {
+    let list = pages::pages_in(doc, page, page, limits.max_pages, limits.max_depth);
+    let Some(p) = list.get(page) else {
         return Ok(None);
     };
     let Some(xobjs) = p

@@ -27,12 +27,24 @@ pub(crate) struct PageRef<'a> {
 
 /// The pages and what went wrong walking to them.
 pub(crate) struct PageList<'a> {
-    /// Pages in order.
+    /// Pages in order: all of them, or those of the range asked for.
     pub(crate) pages: Vec<PageRef<'a>>,
+    /// The number of `pages[0]` (1 for a whole walk).
+    pub(crate) first: u32,
+    /// Pages in the document (counted, or taken from `/Count` for skipped subtrees).
+    pub(crate) total: u32,
     /// Recovered problems (cycles, bad nodes).
     pub(crate) warnings: Vec<String>,
     /// Set when the tree held more than `max_pages` pages (the walk stopped).
     pub(crate) too_many: bool,
+}
+
+impl PageList<'_> {
+    /// Page `n` (1-based, absolute), if the walk collected it.
+    pub(crate) fn get(&self, n: u32) -> Option<&PageRef<'_>> {
+        let i = n.checked_sub(self.first)?;
+        self.pages.get(i as usize)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -45,10 +57,86 @@ struct Inherited<'a> {
 
 const LETTER: [f32; 4] = [0.0, 0.0, 612.0, 792.0];
 
-/// Walks the page tree of `doc`.
+/// Walks the whole page tree of `doc`.
 pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageList<'_> {
+    walk(doc, None, max_pages, max_depth)
+}
+
+/// The pages `first..=last` of `doc`. Subtrees wholly outside the range are skipped by
+/// their `/Count` (see [`skippable`]); when the counts do not add up to the root's, the
+/// whole tree is walked instead, so a lying `/Count` costs time, never a page.
+pub(crate) fn pages_in(
+    doc: &Document,
+    first: u32,
+    last: u32,
+    max_pages: usize,
+    max_depth: usize,
+) -> PageList<'_> {
+    let list = walk(doc, Some((first, last)), max_pages, max_depth);
+    if list.first != 0 {
+        return list;
+    }
+    // The counts did not hold: walk everything and keep the range.
+    let mut all = walk(doc, None, max_pages, max_depth);
+    let from = first.max(1);
+    let keep: Vec<PageRef<'_>> = all
+        .pages
+        .drain(..)
+        .enumerate()
+        .filter(|(i, _)| (from..=last).contains(&(*i as u32 + 1)))
+        .map(|(_, p)| p)
+        .collect();
+    all.pages = keep;
+    all.first = from;
+    all.warnings
+        .push("the page tree's /Count values do not add up; all of it was walked".into());
+    all
+}
+
+/// Whether the part starting at page `first` needs the whole tree walked: the part
+/// that reports the outline (the first) maps bookmarks to page numbers over all pages.
+pub(crate) fn walks_whole_tree(first: u32, catalog: &Dictionary) -> bool {
+    first <= 1 && catalog.has(b"Outlines")
+}
+
+/// Whether an intermediate node holding `count` pages, the first of them numbered
+/// `before + 1`, can be skipped by a walk that wants pages `first..=last`: the count is
+/// plausible (1 to `max_pages`) and the pages it claims lie wholly outside the range.
+/// Shared with the lazy load, which must load exactly what this walk reads.
+pub(crate) fn skippable(
+    count: Option<f32>,
+    before: u32,
+    range: (u32, u32),
+    max_pages: usize,
+) -> Option<u32> {
+    let c = count?;
+    if c.fract() != 0.0 || c < 1.0 || c > max_pages as f32 {
+        return None;
+    }
+    let c = c as u32;
+    let (first, last) = range;
+    let end = before.saturating_add(c);
+    (end < first || before >= last).then_some(c)
+}
+
+/// Whether the counts a skipping walk trusted hold: the root's `/Count` equals the
+/// pages walked plus the pages skipped.
+pub(crate) fn counts_hold(root_count: Option<f32>, total: u32) -> bool {
+    root_count.is_some_and(|c| c == total as f32)
+}
+
+/// The walk. With a range, collects only its pages and skips what [`skippable`] allows;
+/// `first == 0` in the result says the skipped counts did not hold.
+fn walk(
+    doc: &Document,
+    range: Option<(u32, u32)>,
+    max_pages: usize,
+    max_depth: usize,
+) -> PageList<'_> {
     let mut list = PageList {
         pages: Vec::new(),
+        first: range.map_or(1, |(f, _)| f.max(1)),
+        total: 0,
         warnings: Vec::new(),
         too_many: false,
     };
@@ -60,6 +148,7 @@ pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageL
         list.warnings.push("the catalog has no /Pages".into());
         return list;
     };
+    let root_count = as_dict(doc, root).and_then(|d| get_num(doc, d, b"Count"));
     let mut seen: HashSet<ObjectId> = HashSet::new();
     let inh = Inherited {
         resources: None,
@@ -70,6 +159,8 @@ pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageL
     // Iterative walk: (node, inherited, depth).
     let mut stack: Vec<(&Object, Inherited<'_>, usize)> = vec![(root, inh, 0)];
     let mut reported_cycle = false;
+    let mut skipped = false;
+    let mut page_no: u32 = 0;
     while let Some((node, inh, depth)) = stack.pop() {
         if let Some(id) = ref_id(node) {
             if !seen.insert(id) {
@@ -92,6 +183,22 @@ pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageL
         let Some(d) = as_dict(doc, node) else {
             continue;
         };
+        let kids = match get(doc, d, b"Kids") {
+            Some(Object::Array(k)) => Some(k),
+            _ => None,
+        };
+        let is_page = match get(doc, d, b"Type") {
+            Some(Object::Name(n)) => n == b"Page",
+            _ => kids.is_none(),
+        };
+        let leaf = is_page || kids.is_none();
+        if let (Some(r), false, true) = (range, leaf, depth > 0) {
+            if let Some(c) = skippable(get_num(doc, d, b"Count"), page_no, r, max_pages) {
+                page_no += c;
+                skipped = true;
+                continue;
+            }
+        }
         let inh = Inherited {
             resources: get(doc, d, b"Resources")
                 .and_then(|o| as_dict(doc, o))
@@ -108,41 +215,16 @@ pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageL
                 .or(inh.crop),
             rotate: get_num(doc, d, b"Rotate").map(|r| r as i64).or(inh.rotate),
         };
-        let kids = match get(doc, d, b"Kids") {
-            Some(Object::Array(k)) => Some(k),
-            _ => None,
-        };
-        let is_page = match get(doc, d, b"Type") {
-            Some(Object::Name(n)) => n == b"Page",
-            _ => kids.is_none(),
-        };
-        if is_page || kids.is_none() {
-            if list.pages.len() >= max_pages {
+        if leaf {
+            if page_no as usize >= max_pages {
                 list.too_many = true;
                 break;
             }
-            let media = inh.media.unwrap_or(LETTER);
-            let crop = inh
-                .crop
-                .map(|c| {
-                    [
-                        c[0].max(media[0]),
-                        c[1].max(media[1]),
-                        c[2].min(media[2]),
-                        c[3].min(media[3]),
-                    ]
-                })
-                .filter(|c| c[2] > c[0] && c[3] > c[1])
-                .unwrap_or(media);
-            let rotate = inh.rotate.unwrap_or(0).rem_euclid(360) / 90 * 90;
-            list.pages.push(PageRef {
-                id: ref_id(node),
-                dict: d,
-                resources: inh.resources,
-                media,
-                crop,
-                rotate,
-            });
+            page_no += 1;
+            if range.is_some_and(|(f, l)| !(f..=l).contains(&page_no)) {
+                continue;
+            }
+            list.pages.push(page_ref(node, d, inh));
             continue;
         }
         if let Some(kids) = kids {
@@ -160,7 +242,40 @@ pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageL
             break;
         }
     }
+    list.total = page_no;
+    if page_no as usize > max_pages {
+        // Skipped subtrees can claim more pages than the limit a whole walk enforces.
+        list.too_many = true;
+    }
+    if skipped && (reported_cycle || !counts_hold(root_count, page_no)) {
+        list.first = 0;
+    }
     list
+}
+
+fn page_ref<'a>(node: &'a Object, d: &'a Dictionary, inh: Inherited<'a>) -> PageRef<'a> {
+    let media = inh.media.unwrap_or(LETTER);
+    let crop = inh
+        .crop
+        .map(|c| {
+            [
+                c[0].max(media[0]),
+                c[1].max(media[1]),
+                c[2].min(media[2]),
+                c[3].min(media[3]),
+            ]
+        })
+        .filter(|c| c[2] > c[0] && c[3] > c[1])
+        .unwrap_or(media);
+    let rotate = inh.rotate.unwrap_or(0).rem_euclid(360) / 90 * 90;
+    PageRef {
+        id: ref_id(node),
+        dict: d,
+        resources: inh.resources,
+        media,
+        crop,
+        rotate,
+    }
 }
 
 #[cfg(test)]

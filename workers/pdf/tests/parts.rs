@@ -32,6 +32,7 @@ fn assert_parts_match(bytes: &[u8], n: u32) {
     assert!(count >= n, "{count} pages");
     let size = count.div_ceil(n);
     let mut pages = Vec::new();
+    let mut sizes = Vec::new();
     for i in 0..n {
         let (f, l) = (i * size + 1, ((i + 1) * size).min(count));
         if f > l {
@@ -39,7 +40,7 @@ fn assert_parts_match(bytes: &[u8], n: u32) {
         }
         let p = part(bytes, f, l);
         assert_eq!(p.metadata["page_count"], all.metadata["page_count"]);
-        assert_eq!(p.metadata["page_sizes"], all.metadata["page_sizes"]);
+        sizes.extend(p.metadata["page_sizes"].as_array().unwrap().iter().cloned());
         assert_eq!(p.metadata.get("info"), all.metadata.get("info"));
         assert_eq!(p.metadata.get("xmp"), all.metadata.get("xmp"));
         if f == 1 {
@@ -54,6 +55,11 @@ fn assert_parts_match(bytes: &[u8], n: u32) {
         );
         pages.extend(p.pages);
     }
+    let sizes = serde_json::Value::Array(sizes);
+    assert_eq!(
+        pages_of_runs(&sizes),
+        pages_of_runs(&all.metadata["page_sizes"])
+    );
     assert_eq!(pages.len(), all.pages.len());
     for (a, b) in pages.iter().zip(&all.pages) {
         assert_eq!(a.number, b.number);
@@ -61,10 +67,34 @@ fn assert_parts_match(bytes: &[u8], n: u32) {
     }
 }
 
+/// `page_sizes` runs as one `(width, height, rotate)` per page, in page order (parts
+/// report runs of their own pages; the synthesis joins them).
+fn pages_of_runs(runs: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for r in runs.as_array().unwrap() {
+        let (f, l) = (r["first"].as_u64().unwrap(), r["last"].as_u64().unwrap());
+        assert_eq!(f as usize, out.len() + 1, "runs are contiguous: {runs}");
+        for _ in f..=l {
+            out.push((
+                r["width"].to_string(),
+                r["height"].to_string(),
+                r["rotate"].to_string(),
+            ));
+        }
+    }
+    out
+}
+
 /// A many-page document whose dictionaries all sit in object streams (as pdfTeX writes
 /// them), with shared fonts, per-page resources, an intermediate page-tree level
 /// carrying inherited resources, annotations pointing at other pages, and an outline.
 fn packed_document(pages: usize) -> Vec<u8> {
+    packed_document_with(pages, None, true)
+}
+
+/// As [`packed_document`], with the page tree balanced to `fanout` kids per node when
+/// given, and without the outline when `outline` is false.
+fn packed_document_with(pages: usize, fanout: Option<usize>, outline: bool) -> Vec<u8> {
     let mut pdf = Pdf::new();
     pdf.helvetica();
     let mut ids = Vec::new();
@@ -84,6 +114,9 @@ fn packed_document(pages: usize) -> Vec<u8> {
         }
     }
     let cat = pdf.finish();
+    if let Some(f) = fanout {
+        pdf.balance_tree(f);
+    }
     let first = pdf.doc.add_object(dictionary! { "Title" => Object::string_literal("Start"), "Dest" => vec![Object::Reference(ids[0]), "Fit".into()] });
     let outlines = pdf.doc.add_object(
         dictionary! { "Type" => "Outlines", "First" => first, "Last" => first, "Count" => 1 },
@@ -91,20 +124,25 @@ fn packed_document(pages: usize) -> Vec<u8> {
     if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(first) {
         d.set("Parent", outlines);
     }
-    if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(cat) {
+    if let (Ok(Object::Dictionary(d)), true) = (pdf.doc.get_object_mut(cat), outline) {
         d.set("Outlines", outlines);
     }
     let info = pdf
         .doc
         .add_object(dictionary! { "Title" => Object::string_literal("Packed") });
     pdf.doc.trailer.set("Info", info);
+    packed(pdf.doc)
+}
+
+/// Packs `doc` with object streams of 16 objects and cross-reference streams.
+fn packed(mut doc: lopdf::Document) -> Vec<u8> {
     let mut out = Vec::new();
     let opts = SaveOptions::builder()
         .use_object_streams(true)
         .use_xref_streams(true)
         .max_objects_per_stream(16)
         .build();
-    pdf.doc.save_with_options(&mut out, opts).unwrap();
+    doc.save_with_options(&mut out, opts).unwrap();
     out
 }
 
@@ -230,4 +268,71 @@ fn a_split_planned_from_a_lying_page_count_loses_nothing() {
         "{:?}",
         past.warnings
     );
+}
+
+/// With a pdfTeX-like tree (intermediate nodes of 6 kids), a part skips the subtrees
+/// outside its range by their `/Count`, with or without an outline (the first part
+/// walks the whole tree when there is one, to number the bookmarks).
+#[test]
+fn parts_of_a_deep_tree_match_the_whole() {
+    for outline in [true, false] {
+        let bytes = packed_document_with(100, Some(6), outline);
+        for n in [2, 3, 5] {
+            assert_parts_match(&bytes, n);
+        }
+    }
+}
+
+/// Skipping by `/Count` is what keeps a part small: in a 200-page document, a part of
+/// 10 pages in the middle of a deep tree reads those pages and the nodes above them,
+/// where a flat tree makes it read all 200 page dictionaries to number the pages (the
+/// content streams, top-level objects, are loaded in both).
+#[test]
+fn a_part_of_a_deep_tree_skips_what_lies_outside_it() {
+    let deep = packed_document_with(200, Some(6), false);
+    let flat = packed_document_with(200, None, false);
+    let (deep_loaded, full) = daa_pdf::bench_support::part_load(&deep, 101, 110).unwrap();
+    let (flat_loaded, _) = daa_pdf::bench_support::part_load(&flat, 101, 110).unwrap();
+    assert!(
+        deep_loaded + 150 < flat_loaded,
+        "deep tree: {deep_loaded} objects loaded, flat tree: {flat_loaded} (of {full})"
+    );
+}
+
+/// An intermediate node whose `/Count` lies (the root's count is right): the counts do
+/// not add up, the part walks the whole tree, and no page is lost or misnumbered.
+#[test]
+fn a_lying_intermediate_count_costs_time_not_pages() {
+    let mut pdf = Pdf::new();
+    pdf.helvetica();
+    for i in 0..40 {
+        pdf.page(&format!(
+            "BT /F1 11 Tf 72 700 Td (page number {}) Tj ET",
+            i + 1
+        ));
+    }
+    pdf.finish();
+    let nodes = pdf.balance_tree(6);
+    // The first bottom node holds 6 pages but now claims 2.
+    if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(nodes[0]) {
+        d.set("Count", 2);
+    }
+    let bytes = packed(pdf.doc);
+    let p = part(&bytes, 21, 30);
+    let numbers: Vec<u32> = p.pages.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, (21..=30).collect::<Vec<_>>());
+    for pg in &p.pages {
+        assert!(
+            pg.text.contains(&format!("page number {}", pg.number)),
+            "page {}: {:?}",
+            pg.number,
+            pg.text
+        );
+    }
+    assert!(
+        p.warnings.iter().any(|w| w.contains("do not add up")),
+        "{:?}",
+        p.warnings
+    );
+    assert_parts_match(&bytes, 3);
 }

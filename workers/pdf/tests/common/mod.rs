@@ -101,6 +101,52 @@ impl Pdf {
         cat
     }
 
+    /// After [`Pdf::finish`]: regroups the root's kids into a balanced tree of
+    /// intermediate nodes holding at most `fanout` kids each, as pdfTeX builds it (its
+    /// fan-out is 6), with `/Parent` links and `/Count` values. Returns the nodes' ids,
+    /// bottom level first.
+    pub fn balance_tree(&mut self, fanout: usize) -> Vec<ObjectId> {
+        let mut level: Vec<(ObjectId, i64)> = self
+            .kids
+            .iter()
+            .filter_map(|k| k.as_reference().ok())
+            .map(|id| (id, 1))
+            .collect();
+        let mut nodes = Vec::new();
+        while level.len() > fanout {
+            let mut up = Vec::new();
+            for group in level.chunks(fanout) {
+                let id = self.doc.new_object_id();
+                let count: i64 = group.iter().map(|(_, c)| c).sum();
+                for (kid, _) in group {
+                    if let Ok(Object::Dictionary(d)) = self.doc.get_object_mut(*kid) {
+                        d.set("Parent", id);
+                    }
+                }
+                let kids: Vec<Object> = group.iter().map(|(k, _)| Object::Reference(*k)).collect();
+                self.doc.objects.insert(
+                    id,
+                    Object::Dictionary(dictionary! {
+                        "Type" => "Pages", "Parent" => self.pages_id, "Kids" => kids, "Count" => count,
+                    }),
+                );
+                nodes.push(id);
+                up.push((id, count));
+            }
+            level = up;
+        }
+        for (kid, _) in &level {
+            if let Ok(Object::Dictionary(d)) = self.doc.get_object_mut(*kid) {
+                d.set("Parent", self.pages_id);
+            }
+        }
+        if let Ok(Object::Dictionary(d)) = self.doc.get_object_mut(self.pages_id) {
+            let kids: Vec<Object> = level.iter().map(|(k, _)| Object::Reference(*k)).collect();
+            d.set("Kids", kids);
+        }
+        nodes
+    }
+
     pub fn bytes(mut self) -> Vec<u8> {
         if !self.doc.trailer.has(b"Root") {
             self.finish();
