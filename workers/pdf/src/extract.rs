@@ -54,7 +54,7 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         ..Extraction::default()
     };
     let walked = catch_unwind(AssertUnwindSafe(|| match req.range {
-        Some((f, l)) if !doc.catalog().is_ok_and(|c| pages::walks_whole_tree(f, c)) => {
+        Some((f, l)) if !doc.catalog().is_ok_and(|c| pages::walks_whole_tree(l, c)) => {
             pages::pages_in(doc, f, l, limits.max_pages, limits.max_depth)
         }
         _ => pages::pages(doc, limits.max_pages, limits.max_depth),
@@ -81,6 +81,9 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
                     "pages {f}-{l} were asked for, but the document has {page_count} pages: this part is empty"
                 ));
                 x.metadata.insert("page_count".into(), json!(page_count));
+                if pages::reports_outline(l) {
+                    outline(doc, &walked, limits, &mut x.metadata);
+                }
                 return Ok(x);
             }
             if f > page_count {
@@ -197,12 +200,9 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         m.insert("xmp".into(), x);
     }
     m.insert("page_sizes".into(), meta::page_sizes(&walked, first, last));
-    // The outline describes the whole document: only part 0 (or a whole run) reports it.
-    if first == 1 {
-        let ol = meta::outline(doc, &walked, limits.max_outline_items, limits.max_depth);
-        if !ol.is_empty() {
-            m.insert("outline".into(), Value::Array(ol));
-        }
+    // The outline describes the whole document: one part (or a whole run) reports it.
+    if req.range.is_none_or(|(_, l)| pages::reports_outline(l)) {
+        outline(doc, &walked, limits, m);
     }
     if !ocr_pending.is_empty() {
         m.insert("ocr_pending".into(), Value::Array(ocr_pending));
@@ -211,6 +211,19 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         m.insert("truncated_pages".into(), json!(truncated_pages));
     }
     Ok(x)
+}
+
+/// Adds the outline (bookmarks), if the document has one, to `m`.
+fn outline(
+    doc: &Document,
+    walked: &pages::PageList<'_>,
+    limits: &Limits,
+    m: &mut Map<String, Value>,
+) {
+    let ol = meta::outline(doc, walked, limits.max_outline_items, limits.max_depth);
+    if !ol.is_empty() {
+        m.insert("outline".into(), Value::Array(ol));
+    }
 }
 
 /// Decodes a page's content streams and runs them.

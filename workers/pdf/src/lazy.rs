@@ -11,13 +11,13 @@
 //!   all its pages outside the range is skipped unread below it (pdfTeX scatters page
 //!   dictionaries over all object streams, so reading them all would unpack nearly
 //!   everything). The skipped counts must add up to the root's `/Count`; when they do
-//!   not, or the part is the first of a document with an outline (bookmarks are
+//!   not, or the part reports the outline of a document that has one (bookmarks are
 //!   numbered over all pages), every node and page dictionary is read;
 //! - everything reachable from the pages in range (contents, resources, fonts, forms,
 //!   images), except `/Parent` links and annotations, and stopping at other pages;
 //! - the catalog's `/Metadata` (XMP) and the trailer's `/Info`; for the part that
-//!   starts at page 1, also `/Outlines`, `/Names` and `/Dests` (the outline is reported
-//!   by the first part only).
+//!   reports the outline (the one that runs to the end, see `pages::reports_outline`),
+//!   the outline items and the named destinations they use.
 //!
 //! The walk follows the same rules as `pages::pages_in` (a node is a page when its
 //! `/Type` says so or it has no `/Kids`; the same skips, decided by the same
@@ -152,15 +152,16 @@ pub(crate) fn complete(
         .clone();
     // Skip what lies outside the range by its /Count, as `pages::pages_in` does; when
     // the counts do not hold, that walk falls back to the whole tree, and so does this.
-    let skip = !pages::walks_whole_tree(first, &catalog);
+    let skip = !pages::walks_whole_tree(last, &catalog);
     let (mut tree, mut follow, counts_hold) = c.walk_tree(pages_root.clone(), first, last, skip)?;
     if !counts_hold {
         let (all, more, _) = c.walk_tree(pages_root, first, last, false)?;
         tree.extend(all);
         follow.extend(more);
     }
+    let outline = pages::reports_outline(last);
     let mut catalog_keys: Vec<&[u8]> = vec![b"Metadata"];
-    if first == 1 {
+    if outline {
         catalog_keys.push(b"Outlines");
     }
     for k in catalog_keys {
@@ -172,7 +173,7 @@ pub(crate) fn complete(
         follow.push(info.clone());
     }
     c.follow(follow, &tree)?;
-    if first == 1 {
+    if outline {
         // The bookmarks' named destinations: only the ones they use, looked up the way
         // `meta::outline` does (a document may name thousands).
         let names = c.outline_dest_names(&catalog)?;

@@ -93,10 +93,19 @@ pub(crate) fn pages_in(
     all
 }
 
-/// Whether the part starting at page `first` needs the whole tree walked: the part
-/// that reports the outline (the first) maps bookmarks to page numbers over all pages.
-pub(crate) fn walks_whole_tree(first: u32, catalog: &Dictionary) -> bool {
-    first <= 1 && catalog.has(b"Outlines")
+/// Whether a range reports the outline: a whole run, or the part that runs to the end
+/// of the document (`last == u32::MAX`, the last part of a split). Not the first part:
+/// it already holds the front matter (title, contents), often the densest pages, and
+/// the bookmarks cost the part that reports them a read of every page dictionary and of
+/// the destinations, which lie all over the file.
+pub(crate) fn reports_outline(last: u32) -> bool {
+    last == u32::MAX
+}
+
+/// Whether the range ending at `last` needs the whole tree walked: the part that
+/// reports the outline maps bookmarks to page numbers over all pages.
+pub(crate) fn walks_whole_tree(last: u32, catalog: &Dictionary) -> bool {
+    reports_outline(last) && catalog.has(b"Outlines")
 }
 
 /// Whether an intermediate node holding `count` pages, the first of them numbered
