@@ -32,7 +32,7 @@ use lopdf::xref::XrefEntry;
 use lopdf::{Document, Object, ObjectId, ObjectStream, Stream};
 
 use crate::decode::{self, Budget};
-use crate::{pages, Limits};
+use crate::{meta, pages, Limits};
 
 /// Object streams kept packed during a lazy load, by object number.
 #[derive(Default)]
@@ -429,7 +429,7 @@ impl Completer<'_> {
 
     /// The values of named destinations: a name in the catalog's `/Dests` dictionary, a
     /// string in the `/Names` → `/Dests` name tree (descended by `/Limits`, loading only
-    /// the nodes on the way, as `meta::name_tree_lookup` reads them).
+    /// the nodes on the way, with `meta::name_tree_lookup`).
     fn named_dests(
         &mut self,
         catalog: &lopdf::Dictionary,
@@ -471,8 +471,11 @@ impl Completer<'_> {
     fn name_tree_value(&mut self, root: Object, key: &[u8]) -> Result<Option<Object>, String> {
         let mut asked: HashSet<ObjectId> = HashSet::new();
         loop {
-            match name_tree_lookup(self.doc, &root, key) {
-                Ok(v) => return Ok(v),
+            let Object::Dictionary(root) = &root else {
+                return Ok(None);
+            };
+            match meta::name_tree_lookup(self.doc, root, key) {
+                Ok(v) => return Ok(v.cloned()),
                 Err(id) => {
                     if !asked.insert(id) {
                         return Ok(None);
@@ -503,83 +506,6 @@ impl Completer<'_> {
         }
         Ok(())
     }
-}
-
-/// `o` with references followed; `Err(id)` names an object still packed in an object
-/// stream (dangling references are `Null`, as `objects::deref` makes them).
-fn look<'a>(doc: &'a Document, o: &'a Object) -> Result<&'a Object, ObjectId> {
-    let mut cur = o;
-    for _ in 0..32 {
-        match cur {
-            Object::Reference(id) => match doc.objects.get(id) {
-                Some(next) => cur = next,
-                None => {
-                    return match doc.reference_table.get(id.0) {
-                        Some(XrefEntry::Compressed { .. }) => Err(*id),
-                        _ => Ok(&Object::Null),
-                    }
-                }
-            },
-            other => return Ok(other),
-        }
-    }
-    Ok(&Object::Null)
-}
-
-/// `meta::name_tree_lookup` over a partly loaded document: `Err(id)` when the walk needs
-/// object `id`, still packed.
-fn name_tree_lookup(doc: &Document, root: &Object, key: &[u8]) -> Result<Option<Object>, ObjectId> {
-    let mut node: &lopdf::Dictionary = match look(doc, root)? {
-        Object::Dictionary(d) => d,
-        _ => return Ok(None),
-    };
-    for _ in 0..32 {
-        if let Ok(names) = node.get(b"Names") {
-            let Object::Array(names) = look(doc, names)? else {
-                return Ok(None);
-            };
-            for pair in names.chunks_exact(2) {
-                if let Object::String(k, _) = look(doc, &pair[0])? {
-                    if k.as_slice() == key {
-                        return Ok(Some(pair[1].clone()));
-                    }
-                }
-            }
-            return Ok(None);
-        }
-        let Ok(kids) = node.get(b"Kids") else {
-            return Ok(None);
-        };
-        let Object::Array(kids) = look(doc, kids)? else {
-            return Ok(None);
-        };
-        let mut next = None;
-        for k in kids {
-            let Object::Dictionary(kd) = look(doc, k)? else {
-                continue;
-            };
-            if let Ok(lim) = kd.get(b"Limits") {
-                if let Object::Array(lim) = look(doc, lim)? {
-                    let lo = lim.first().map(|o| look(doc, o)).transpose()?;
-                    let hi = lim.get(1).map(|o| look(doc, o)).transpose()?;
-                    if let (Some(Object::String(lo, _)), Some(Object::String(hi, _))) = (lo, hi) {
-                        if key >= lo.as_slice() && key <= hi.as_slice() {
-                            next = Some(k);
-                            break;
-                        }
-                        continue;
-                    }
-                }
-            }
-            next = Some(k);
-            break;
-        }
-        match next.map(|k| look(doc, k)).transpose()? {
-            Some(Object::Dictionary(d)) => node = d,
-            _ => return Ok(None),
-        }
-    }
-    Ok(None)
 }
 
 /// Pushes the references inside `o` (direct nesting only), except `/Parent` values.

@@ -7,7 +7,9 @@ use lopdf::{Dictionary, Document, Object, ObjectId};
 use serde_json::{json, Map, Value};
 
 use crate::decode::{self, Budget};
-use crate::objects::{as_dict, deref, get, get_array, get_dict, get_stream, ref_id, text_string};
+use crate::objects::{
+    as_dict, deref, deref_loaded, get, get_dict, get_stream, ref_id, text_string,
+};
 use crate::pages::PageList;
 
 /// The Info dictionary's text entries (`title`, `author`, ...; dates kept as written).
@@ -263,50 +265,70 @@ fn resolve_dest<'a>(
         Object::String(s, _) => {
             let names = get_dict(doc, cat, b"Names")?;
             let tree = get_dict(doc, names, b"Dests")?;
-            let v = name_tree_lookup(doc, tree, s)?;
+            let v = name_tree_lookup(doc, tree, s).ok().flatten()?;
             resolve_dest(doc, cat, v, depth + 1)
         }
         _ => None,
     }
 }
 
-fn name_tree_lookup<'a>(doc: &'a Document, root: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
+/// The value under `key` in the name tree `root`, descended by `/Limits`. Works on a
+/// partly loaded document too (a lazy load, see `lazy`): `Err(id)` says the walk needs
+/// object `id`, still packed in an object stream; on a full load that never happens
+/// for an object that exists.
+pub(crate) fn name_tree_lookup<'a>(
+    doc: &'a Document,
+    root: &'a Dictionary,
+    key: &[u8],
+) -> Result<Option<&'a Object>, ObjectId> {
     let mut node = root;
     for _ in 0..32 {
-        if let Some(names) = get_array(doc, node, b"Names") {
-            let mut i = 0;
-            while i + 1 < names.len() {
-                if let Object::String(k, _) = deref(doc, &names[i]) {
+        if let Ok(names) = node.get(b"Names") {
+            let Object::Array(names) = deref_loaded(doc, names)? else {
+                return Ok(None);
+            };
+            for pair in names.chunks_exact(2) {
+                if let Object::String(k, _) = deref_loaded(doc, &pair[0])? {
                     if k.as_slice() == key {
-                        return Some(&names[i + 1]);
+                        return Ok(Some(&pair[1]));
                     }
                 }
-                i += 2;
             }
-            return None;
+            return Ok(None);
         }
-        let kids = get_array(doc, node, b"Kids")?;
+        let Ok(kids) = node.get(b"Kids") else {
+            return Ok(None);
+        };
+        let Object::Array(kids) = deref_loaded(doc, kids)? else {
+            return Ok(None);
+        };
         let mut next = None;
         for k in kids {
-            let Some(kd) = as_dict(doc, k) else { continue };
-            if let Some(lim) = get_array(doc, kd, b"Limits") {
-                if let (Some(Object::String(lo, _)), Some(Object::String(hi, _))) = (
-                    lim.first().map(|o| deref(doc, o)),
-                    lim.get(1).map(|o| deref(doc, o)),
-                ) {
-                    if key >= lo.as_slice() && key <= hi.as_slice() {
-                        next = Some(kd);
-                        break;
+            let Object::Dictionary(kd) = deref_loaded(doc, k)? else {
+                continue;
+            };
+            if let Ok(lim) = kd.get(b"Limits") {
+                if let Object::Array(lim) = deref_loaded(doc, lim)? {
+                    let lo = lim.first().map(|o| deref_loaded(doc, o)).transpose()?;
+                    let hi = lim.get(1).map(|o| deref_loaded(doc, o)).transpose()?;
+                    if let (Some(Object::String(lo, _)), Some(Object::String(hi, _))) = (lo, hi) {
+                        if key >= lo.as_slice() && key <= hi.as_slice() {
+                            next = Some(kd);
+                            break;
+                        }
+                        continue;
                     }
-                    continue;
                 }
             }
             next = Some(kd);
             break;
         }
-        node = next?;
+        match next {
+            Some(kd) => node = kd,
+            None => return Ok(None),
+        }
     }
-    None
+    Ok(None)
 }
 
 #[cfg(test)]

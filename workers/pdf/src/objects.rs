@@ -21,6 +21,27 @@ pub(crate) fn deref<'a>(doc: &'a Document, o: &'a Object) -> &'a Object {
     &Object::Null
 }
 
+/// As [`deref`], on a document that may be partly loaded (see `lazy`): `Err(id)` names
+/// an object still packed in an object stream; dangling references are `Null`.
+pub(crate) fn deref_loaded<'a>(doc: &'a Document, o: &'a Object) -> Result<&'a Object, ObjectId> {
+    let mut cur = o;
+    for _ in 0..MAX_HOPS {
+        match cur {
+            Object::Reference(id) => match doc.objects.get(id) {
+                Some(next) => cur = next,
+                None => {
+                    return match doc.reference_table.get(id.0) {
+                        Some(lopdf::xref::XrefEntry::Compressed { .. }) => Err(*id),
+                        _ => Ok(&Object::Null),
+                    }
+                }
+            },
+            _ => return Ok(cur),
+        }
+    }
+    Ok(&Object::Null)
+}
+
 /// The id `o` refers to, if it is a reference.
 pub(crate) fn ref_id(o: &Object) -> Option<ObjectId> {
     match o {
