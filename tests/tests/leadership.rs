@@ -15,10 +15,16 @@ async fn leader(client: &Client) -> Option<LeaseHolder> {
         .expect("Redis answers")
 }
 
-/// Waits until a coordinator holds the leader lease; its record.
-async fn first_leader(client: &Client) -> LeaseHolder {
+/// Waits until the leader lease's record satisfies `ok`, and returns it.
+async fn leader_when(
+    client: &Client,
+    within: Duration,
+    what: &str,
+    ok: impl Fn(&LeaseHolder) -> bool,
+) -> LeaseHolder {
     let store = client.store.clone();
-    eventually(Duration::from_secs(20), "a coordinator leads", || {
+    let ok = &ok;
+    eventually(within, what, || {
         let store = store.clone();
         async move {
             store
@@ -26,11 +32,22 @@ async fn first_leader(client: &Client) -> LeaseHolder {
                 .await
                 .ok()
                 .flatten()
-                .is_some()
+                .is_some_and(|l| ok(&l))
         }
     })
     .await;
     leader(client).await.expect("a leader")
+}
+
+/// Waits until a coordinator holds the leader lease; its record.
+async fn first_leader(client: &Client) -> LeaseHolder {
+    leader_when(
+        client,
+        Duration::from_secs(20),
+        "a coordinator leads",
+        |_| true,
+    )
+    .await
 }
 
 /// The coordinator's instance name ends with its process id.
@@ -47,7 +64,6 @@ async fn a_killed_leader_is_replaced_with_a_larger_fence_and_the_sweeper_still_r
     let _quality = env.spawn(Role::Quality);
     let client = env.client().await;
 
-    let store = client.store.clone();
     let first = first_leader(&client).await;
     assert!(first.fence >= 1);
     let (mut dead, survivor) = if holds(&c1, &first) {
@@ -57,20 +73,10 @@ async fn a_killed_leader_is_replaced_with_a_larger_fence_and_the_sweeper_still_r
         (c2, c1)
     };
     // The leader renews: its term goes on, fence unchanged, past several lease periods.
-    let seen = first.renewed_ms;
-    eventually(Duration::from_secs(10), "the leader renews", || {
-        let store = store.clone();
-        async move {
-            store
-                .lease_holder(COORDINATOR_LEADER)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|l| l.renewed_ms > seen)
-        }
+    let renewed = leader_when(&client, Duration::from_secs(10), "the leader renews", |l| {
+        l.renewed_ms > first.renewed_ms
     })
     .await;
-    let renewed = leader(&client).await.expect("still a leader");
     assert_eq!(
         (renewed.holder.as_str(), renewed.fence),
         (first.holder.as_str(), first.fence)
@@ -78,25 +84,13 @@ async fn a_killed_leader_is_replaced_with_a_larger_fence_and_the_sweeper_still_r
 
     dead.kill9();
     let killed = Instant::now();
-    let first_fence = first.fence;
-    eventually(
+    let second = leader_when(
+        &client,
         Duration::from_secs(20),
         "the other coordinator takes over",
-        || {
-            let store = store.clone();
-            let first = first.holder.clone();
-            async move {
-                store
-                    .lease_holder(COORDINATOR_LEADER)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|l| l.holder != first && l.fence > first_fence)
-            }
-        },
+        |l| l.holder != first.holder && l.fence > first.fence,
     )
     .await;
-    let second = leader(&client).await.expect("a new leader");
     assert!(holds(&survivor, &second), "{second:?}");
     assert!(second.fence > first.fence);
     eprintln!(
@@ -137,29 +131,18 @@ async fn a_leader_that_stops_cleanly_releases_the_lease_for_the_next() {
     env.set("DAA_COORDINATOR_LEADER_LEASE_MS", "60000");
     let mut c1 = env.spawn(Role::Coordinator);
     let client = env.client().await;
-    let store = client.store.clone();
     let first = first_leader(&client).await;
     assert!(holds(&c1, &first));
     let c2 = env.spawn(Role::Coordinator);
     assert!(c1.terminate(Duration::from_secs(20)).is_some(), "c1 exits");
     // c1 released the lease before it exited, well before its 60 s period: c2 takes it.
-    eventually(
+    let second = leader_when(
+        &client,
         Duration::from_secs(15),
         "the second coordinator leads",
-        || {
-            let store = store.clone();
-            async move {
-                store
-                    .lease_holder(COORDINATOR_LEADER)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|l| l.fence > first.fence)
-            }
-        },
+        |l| l.fence > first.fence,
     )
     .await;
-    let second = leader(&client).await.expect("a new leader");
     assert!(holds(&c2, &second), "{second:?}");
     // `daa inspect leader` reads the same record.
     let vars = env.vars(Role::Cli);

@@ -25,22 +25,26 @@
 //!   pages; within a page, lines end with `\n` and blocks (paragraphs, columns, cells)
 //!   are separated by a blank line. Hyphenation is left as it is printed. Like
 //!   pdftotext, the page frame is the media box: text in the margins outside the crop
-//!   box (printer's marks) is kept.
+//!   box (printer's marks) is kept. [`PdfAgent::extract`] returns it; the stage output
+//!   the worker publishes leaves it out, since the synthesis joins the pages itself.
 //! - `tables` (when the job asks for them): `{page, rows}`.
 //! - `metadata`: `page_count` (of the whole document, also for a part), `pdf_version`,
 //!   `encrypted` (and `encryption` when it was decrypted with the empty user password),
 //!   `info` (Info dictionary), `xmp` (`fields`, `packet`), `page_sizes` (runs of equal
-//!   pages), `outline` (bookmarks with levels and pages; whole-document runs and the
-//!   first part only), `ocr_pending` (`[{page, reason}]`: pages without text but with a
-//!   page-filling image — scanned pages, for the OCR agent), `xref_rebuilt`,
-//!   `truncated_pages` (pages cut short by a limit), `pages_extracted` (for a part).
+//!   pages, of the pages extracted), `outline` (bookmarks with levels and pages;
+//!   whole-document runs and the part that runs to the end only), `ocr_pending`
+//!   (`[{page, reason}]`: pages without text but with a page-filling image — scanned
+//!   pages, for the OCR agent), `xref_rebuilt`, `truncated_pages` (pages cut short by a
+//!   limit), `pages_extracted` (for a part).
 //! - `warnings`: everything recovered from (rebuilt xref, bad fonts, limits met,
 //!   scanned pages).
 //!
 //! # Parts
 //!
 //! When the task carries a [`Part`](daa_shared::model::Part) with `first_page` and
-//! `last_page`, only those pages are extracted; numbers stay absolute.
+//! `last_page`, only those pages are extracted; numbers stay absolute. Only what those
+//! pages need is loaded (see `lazy`), and the last part runs to the real end of the
+//! document, whatever `last_page` says.
 //!
 //! # Failures
 //!
