@@ -248,10 +248,10 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
 }
 
 /// Loads what pages `first..=last` need (see [`lazy`]): object streams stay packed
-/// unless the range needs one of their objects. Falls back to a full [`load`] whenever
-/// the lazy path does not apply or does not come out clean (encrypted, damaged or
-/// rebuilt cross-reference data, no object streams to save), so recovery and error
-/// reporting are the full load's.
+/// unless the range needs one of their objects (a file without object streams comes out
+/// fully loaded by the same single parse). Falls back to a full [`load`] whenever the
+/// lazy path does not apply or does not come out clean (encrypted, damaged or rebuilt
+/// cross-reference data), so recovery and error reporting are the full load's.
 pub(crate) fn load_range(
     bytes: &[u8],
     limits: &Limits,
@@ -288,8 +288,13 @@ fn lazy_with(
     }
     let (mut doc, stash) = attempt_with(bytes, limits, false, Some(Stash::default())).ok()?;
     let mut stash = stash?;
-    if stash.len() == 0 || doc.xref_recovery.is_some() || doc.trailer.has(b"Encrypt") {
+    if doc.xref_recovery.is_some() || doc.trailer.has(b"Encrypt") {
         return None;
+    }
+    if stash.len() == 0 {
+        // No object streams: the attempt parsed everything, exactly as the full load's
+        // first attempt would have; loading again would only double the cost.
+        return page_tree_loaded(&doc).then_some(doc);
     }
     let done = catch_unwind(AssertUnwindSafe(|| complete(&mut doc, &mut stash)));
     match done {

@@ -189,12 +189,19 @@ fn a_range_past_the_end_is_refused() {
 }
 
 /// The lazy path is taken for a part of a packed document and unpacks less than a full
-/// load; a PDF without object streams falls back to the full load.
+/// load; a PDF without object streams comes out of the lazy path's one parse fully
+/// loaded (it is not parsed a second time); an encrypted one falls back to the full load.
 #[test]
 fn a_middle_part_unpacks_only_what_it_needs() {
     let bytes = packed_document(60);
     let (loaded, full) = daa_pdf::bench_support::part_load(&bytes, 25, 35).unwrap();
     assert!(loaded < full, "{loaded} objects loaded of {full}");
+    let unpacked = fixture("naacl06-shinyama.pdf");
+    let (loaded, full) = daa_pdf::bench_support::part_load(&unpacked, 2, 3).unwrap();
+    assert_eq!(
+        loaded, full,
+        "a file without object streams is loaded whole, once"
+    );
     assert!(daa_pdf::bench_support::part_load(&fixture("dmca.pdf"), 1, 1).is_none());
 }
 
