@@ -46,8 +46,36 @@ fn quote(s: &str) -> String {
     }
 }
 
+/// Characters of `s` that are not whitespace (Unicode `White_Space`, as
+/// `char::is_whitespace`). A document's text is megabytes and several checks count it:
+/// ASCII text is counted by bytes, without decoding.
 fn non_ws(s: &str) -> usize {
+    if s.is_ascii() {
+        return s.bytes().filter(|b| !is_ascii_ws(*b)).count();
+    }
     s.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// The ASCII characters `char::is_whitespace` accepts (tab through carriage return,
+/// space); unlike `u8::is_ascii_whitespace`, this includes the vertical tab.
+fn is_ascii_ws(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// Where the non-whitespace characters of `a` (its pieces joined) and `b` first differ,
+/// counted in such characters; `None` when they are the same. Comparing bytes with the ASCII whitespace left out answers most cases at once
+/// (equal bytes mean equal characters: ASCII bytes never occur inside a multi-byte
+/// character); only when the bytes differ are the characters compared, where other
+/// Unicode whitespace may still make them equal.
+fn non_ws_difference<'a>(a: impl Iterator<Item = &'a str> + Clone, b: &str) -> Option<usize> {
+    let bytes = a.clone().flat_map(str::bytes).filter(|c| !is_ascii_ws(*c));
+    if bytes.eq(b.bytes().filter(|c| !is_ascii_ws(*c))) {
+        return None;
+    }
+    first_difference(
+        a.flat_map(str::chars).filter(|c| !c.is_whitespace()),
+        b.chars().filter(|c| !c.is_whitespace()),
+    )
 }
 
 /// A text indexed by characters (offsets in the model are characters, not bytes).
@@ -109,29 +137,33 @@ fn span_problem(text: &CharText<'_>, start: usize, end: usize, expected: &str) -
 pub(super) fn text_present(doc: &ResultDocument, limits: &Limits) -> Check {
     let pages = doc.pages.len().max(1);
     let needed = limits.min_text_chars_per_page.max(1) * pages;
-    let (found, from) = [
-        (non_ws(&doc.text), "text"),
-        (doc.pages.iter().map(|p| non_ws(&p.text)).sum(), "pages"),
-        (
-            doc.tables
+    let per_page: Vec<usize> = doc.pages.iter().map(|p| non_ws(&p.text)).collect();
+    // The first source that has any text: the document's, its pages', its tables'.
+    let (found, from) = match non_ws(&doc.text) {
+        0 => match per_page.iter().sum() {
+            0 => match doc
+                .tables
                 .iter()
                 .flat_map(|t| t.rows.iter().flatten())
                 .map(|c| non_ws(c))
-                .sum(),
-            "tables",
-        ),
-    ]
-    .into_iter()
-    .find(|&(n, _)| n > 0)
-    .unwrap_or((0, "text"));
+                .sum()
+            {
+                0 => (0, "text"),
+                n => (n, "tables"),
+            },
+            n => (n, "pages"),
+        },
+        n => (n, "text"),
+    };
     let mut detail = format!(
         "{found} non-whitespace characters in the {from} over {pages} page(s); {needed} needed"
     );
     let sparse: Vec<String> = doc
         .pages
         .iter()
-        .filter(|p| non_ws(&p.text) < limits.min_text_chars_per_page)
-        .map(|p| p.number.to_string())
+        .zip(&per_page)
+        .filter(|(_, n)| **n < limits.min_text_chars_per_page)
+        .map(|(p, _)| p.number.to_string())
         .collect();
     if !sparse.is_empty() {
         let _ = write!(
@@ -163,13 +195,7 @@ pub(super) fn pages_consistent(doc: &ResultDocument) -> Check {
             doc.pages.len()
         ));
     }
-    let joined = doc
-        .pages
-        .iter()
-        .flat_map(|p| p.text.chars())
-        .filter(|c| !c.is_whitespace());
-    let text = doc.text.chars().filter(|c| !c.is_whitespace());
-    if let Some(at) = first_difference(joined, text) {
+    if let Some(at) = non_ws_difference(doc.pages.iter().map(|p| p.text.as_str()), &doc.text) {
         problems.push(format!(
             "the pages' text ({} non-whitespace characters) differs from the document text \
              ({}) at non-whitespace character {at}",
@@ -277,9 +303,8 @@ pub(super) fn tables_rectangular(doc: &ResultDocument) -> Check {
 }
 
 pub(super) fn encoding_clean(doc: &ResultDocument) -> Check {
-    let (total, bad) = doc.text.chars().fold((0usize, 0usize), |(t, b), c| {
-        (t + 1, b + usize::from(c == '\u{fffd}'))
-    });
+    let total = doc.text.chars().count();
+    let bad = doc.text.matches('\u{fffd}').count();
     // bad / total < 0.1%, without floating point.
     let passed = bad * 1000 < total;
     let share = if total == 0 {
@@ -507,6 +532,26 @@ pub(super) fn no_errors(doc: &ResultDocument) -> Check {
 mod tests {
     use super::*;
     use daa_shared::model::{Chunk, Entity, ErrorReport, FailureKind, Page, Stage, Table};
+
+    #[test]
+    fn whitespace_is_counted_as_char_is_whitespace_does() {
+        // Vertical tab and form feed are whitespace; so are NBSP and the ideographic
+        // space in non-ASCII text.
+        assert_eq!(non_ws("a\u{b}b\u{c}c \t\r\nd"), 4);
+        assert_eq!(non_ws("é\u{a0}f\u{3000}g"), 3);
+        assert_eq!(non_ws(""), 0);
+    }
+
+    #[test]
+    fn non_whitespace_differences_are_found_where_they_are() {
+        let same = |a: &[&str], b: &str| non_ws_difference(a.iter().copied(), b);
+        assert_eq!(same(&["ab c", "d"], "a b\ncd"), None);
+        // Other Unicode whitespace only: the bytes differ, the characters do not.
+        assert_eq!(same(&["x\u{a0}y", "z"], "xy z"), None);
+        assert_eq!(same(&["abc", "d"], "abXd"), Some(2));
+        assert_eq!(same(&["é", "f"], "é"), Some(1));
+        assert_eq!(same(&[], "a"), Some(0));
+    }
 
     #[test]
     fn char_text_slices_by_characters() {
