@@ -17,6 +17,9 @@ pub const CLAIM_HEADER: &str = "Daa-Claim";
 pub const PAYLOADS_BUCKET: &str = "daa-payloads";
 /// Room left for headers and protocol overhead under `max_payload`.
 const HEADROOM: usize = 64 * 1024;
+/// The largest object chunk written: a bound on the memory one chunk holds in the
+/// server, the writer and each reader, whatever `max_payload` allows.
+const MAX_CHUNK: usize = 4 * 1024 * 1024;
 
 /// What went wrong storing or fetching a claim-checked payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +30,12 @@ pub enum ClaimErrorKind {
     /// The payload named by a claim could not be fetched.
     #[error("cannot fetch a claim-checked payload")]
     Fetch,
+    /// The object does not exist (never stored, deleted, or expired).
+    #[error("no such object")]
+    NotFound,
+    /// The object is larger than the reader accepts.
+    #[error("the object is too large")]
+    TooLarge,
 }
 
 /// Claim-check error.
@@ -70,7 +79,9 @@ pub async fn put_object(
         .get_object_store(bucket)
         .await
         .map_err(|e| ClaimError::with_source(ClaimErrorKind::Store, format!("{bucket}: {e}")))?;
-    let chunk = inline_limit(client).min(128 * 1024);
+    // Each chunk is one publish awaiting its PubAck: chunks as large as the server takes
+    // (up to MAX_CHUNK) keep a megabyte document to one or two round trips.
+    let chunk = inline_limit(client).min(MAX_CHUNK);
     let meta = jetstream::object_store::ObjectMetadata {
         name: key.to_owned(),
         chunk_size: Some(chunk),
@@ -98,19 +109,7 @@ pub async fn resolve(
     let (bucket, key) = claim.split_once('/').ok_or_else(|| {
         ClaimError::with_source(ClaimErrorKind::Fetch, format!("malformed claim {claim:?}"))
     })?;
-    let store = js
-        .get_object_store(bucket)
-        .await
-        .map_err(|e| ClaimError::with_source(ClaimErrorKind::Fetch, e))?;
-    let mut obj = store
-        .get(key)
-        .await
-        .map_err(|e| ClaimError::with_source(ClaimErrorKind::Fetch, format!("{claim}: {e}")))?;
-    let mut buf = Vec::with_capacity(obj.info.size);
-    obj.read_to_end(&mut buf)
-        .await
-        .map_err(|e| ClaimError::with_source(ClaimErrorKind::Fetch, format!("{claim}: {e}")))?;
-    Ok(buf.into())
+    get_object(js, bucket, key, usize::MAX).await
 }
 
 /// Read a job's reply as a result document: inline, or — for a result above the
@@ -145,19 +144,50 @@ pub async fn reply_document(
                 .map_err(|e| fetch_err(e.to_string()))
         }
     };
+    let buf = get_object(
+        js,
+        &p.result.object.bucket,
+        &p.result.object.key,
+        usize::MAX,
+    )
+    .await
+    .map_err(|e| fetch_err(e.to_string()))?;
+    enc.decode(&buf).map_err(|e| fetch_err(e.to_string()))
+}
+
+/// The bytes of object `key` in `bucket`, refused (before reading) when larger than
+/// `max_bytes`. The object store's reader checks the size and SHA-256 digest.
+pub async fn get_object(
+    js: &jetstream::Context,
+    bucket: &str,
+    key: &str,
+    max_bytes: usize,
+) -> Result<Bytes, ClaimError> {
+    use jetstream::object_store::GetErrorKind;
+    let at = format!("{bucket}/{key}");
+    let fetch_err = |e: String| ClaimError::with_source(ClaimErrorKind::Fetch, e);
     let store = js
-        .get_object_store(&p.result.object.bucket)
+        .get_object_store(bucket)
         .await
-        .map_err(|e| fetch_err(e.to_string()))?;
-    let mut obj = store
-        .get(&p.result.object.key)
-        .await
-        .map_err(|e| fetch_err(e.to_string()))?;
+        .map_err(|e| fetch_err(format!("{at}: {e}")))?;
+    let mut obj = store.get(key).await.map_err(|e| match e.kind() {
+        GetErrorKind::NotFound => ClaimError::with_source(ClaimErrorKind::NotFound, at.clone()),
+        _ => fetch_err(format!("{at}: {e}")),
+    })?;
+    if obj.info.size > max_bytes {
+        return Err(ClaimError::with_source(
+            ClaimErrorKind::TooLarge,
+            format!(
+                "{at} is {} bytes, above the limit of {max_bytes}",
+                obj.info.size
+            ),
+        ));
+    }
     let mut buf = Vec::with_capacity(obj.info.size);
     obj.read_to_end(&mut buf)
         .await
-        .map_err(|e| fetch_err(e.to_string()))?;
-    enc.decode(&buf).map_err(|e| fetch_err(e.to_string()))
+        .map_err(|e| fetch_err(format!("{at}: {e}")))?;
+    Ok(buf.into())
 }
 
 /// An `AsyncRead` over a byte slice that yields at most `max` bytes per read.

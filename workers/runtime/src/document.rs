@@ -3,7 +3,6 @@
 
 use async_nats::jetstream;
 use daa_shared::model::{Source, TaskError};
-use tokio::io::AsyncReadExt;
 
 use crate::Document;
 
@@ -24,33 +23,26 @@ pub(crate) async fn resolve(
             bytes: bytes::Bytes::copy_from_slice(&data.0),
         })),
         Source::Object { bucket, key, name } => {
-            let store = js
-                .get_object_store(bucket)
+            use daa_shared::claim::{get_object, ClaimErrorKind};
+            let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+            let bytes = get_object(js, bucket, key, max)
                 .await
-                .map_err(|e| TaskError::temporary(format!("object store bucket {bucket}: {e}")))?;
-            let mut obj = store.get(key).await.map_err(|e| {
-                use async_nats::jetstream::object_store::GetErrorKind;
-                match e.kind() {
-                    GetErrorKind::NotFound => {
+                .map_err(|e| match e.kind() {
+                    ClaimErrorKind::NotFound => {
                         TaskError::permanent(format!("object {bucket}/{key} does not exist"))
                     }
+                    ClaimErrorKind::TooLarge => TaskError::permanent(format!(
+                        "document {bucket}/{key} is above the limit of {max_bytes} bytes"
+                    )),
                     _ => TaskError::temporary(format!("object {bucket}/{key}: {e}")),
-                }
-            })?;
-            if obj.info.size as u64 > max_bytes {
-                return Err(too_big(obj.info.size as u64));
-            }
-            let mut buf = Vec::with_capacity(obj.info.size);
-            obj.read_to_end(&mut buf)
-                .await
-                .map_err(|e| TaskError::temporary(format!("reading object {bucket}/{key}: {e}")))?;
+                })?;
             Ok(Some(Document {
                 name: if name.is_empty() {
                     key.clone()
                 } else {
                     name.clone()
                 },
-                bytes: buf.into(),
+                bytes,
             }))
         }
         Source::Path(path) => {
