@@ -1,5 +1,6 @@
 //! Times the parts of a split PDF in-process, as the fleet would run them:
-//! `cargo run --release -p daa-pdf --example parts -- FILE [PARTS] [REPEAT]`.
+//! `cargo run --release -p daa-pdf --example parts -- FILE [PARTS] [REPEAT] [tables]`
+//! (`tables` also runs table detection, as a fleet job does by default).
 //! Prints, per part, the objects its lazy load unpacked and the median extraction time.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -12,13 +13,14 @@ fn main() {
     let bytes = std::fs::read(&a[1]).unwrap();
     let parts: u32 = a.get(2).map_or(2, |s| s.parse().unwrap());
     let repeat: usize = a.get(3).map_or(5, |s| s.parse().unwrap());
+    let tables = a.get(4).is_some_and(|s| s == "tables");
     let agent = PdfAgent::new(Limits::default());
     let pages = daa_pdf::page_count(&bytes, agent.limits()).unwrap();
     let time = |range: Option<(u32, u32)>| {
         let mut v: Vec<f64> = (0..repeat)
             .map(|_| {
                 let t = Instant::now();
-                let out = agent.extract(&bytes, range, false, &|| false).unwrap();
+                let out = agent.extract(&bytes, range, tables, &|| false).unwrap();
                 std::hint::black_box(out);
                 t.elapsed().as_secs_f64() * 1e3
             })
@@ -61,6 +63,14 @@ fn main() {
             time(Some((first, last))),
             load(Some((first, last)))
         );
+        if last == u32::MAX {
+            // The last part also reports the outline; what that costs:
+            println!(
+                "    without the outline: {:.1} ms (load {:.1} ms)",
+                time(Some((first, pages))),
+                load(Some((first, pages)))
+            );
+        }
         first += len;
     }
 }
