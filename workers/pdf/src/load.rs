@@ -288,7 +288,10 @@ fn lazy_with(
     }
     let (mut doc, stash) = attempt_with(bytes, limits, false, Some(Stash::default())).ok()?;
     let mut stash = stash?;
-    if doc.xref_recovery.is_some() || doc.trailer.has(b"Encrypt") {
+    // Encrypted documents (even ones lopdf opened with the empty password) take the full
+    // load, which reports the encryption state.
+    if doc.xref_recovery.is_some() || doc.trailer.has(b"Encrypt") || doc.encryption_state.is_some()
+    {
         return None;
     }
     if stash.len() == 0 {
