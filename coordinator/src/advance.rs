@@ -87,7 +87,15 @@ pub(crate) async fn on_job(
                     Some(blob) => {
                         let doc: ResultDocument = Encoding::MsgPack.decode(&blob)?;
                         let reply_to = spec.reply_to.as_deref().unwrap_or_default();
-                        publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await
+                        publish::reply_with(
+                            &ctx.js,
+                            &ctx.client,
+                            reply_to,
+                            spec.encoding,
+                            &doc,
+                            Some(&blob),
+                        )
+                        .await
                     }
                     None => Ok(()),
                 }
@@ -375,7 +383,15 @@ async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
     )
     .await;
     if let Some(reply_to) = &spec.reply_to {
-        publish::reply(&ctx.js, &ctx.client, reply_to, spec.encoding, &doc).await?;
+        publish::reply_with(
+            &ctx.js,
+            &ctx.client,
+            reply_to,
+            spec.encoding,
+            &doc,
+            Some(&blob),
+        )
+        .await?;
     }
     cache::on_finished(ctx, &spec, &doc).await
 }
