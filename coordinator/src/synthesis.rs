@@ -9,7 +9,7 @@
 //! and adjacent `page_sizes` runs that agree become one.
 
 use daa_shared::model::{
-    ErrorReport, JobStatus, Outcome, ResultDocument, Stage, StageReport, StageStatus,
+    ErrorReport, JobStatus, Outcome, Page, ResultDocument, Stage, StageReport, StageStatus,
 };
 use daa_shared::store::JobSpec;
 
@@ -90,7 +90,7 @@ pub fn synthesize(
                         // A paged extraction may send its pages alone: its text is their
                         // texts joined by form feeds (half the bytes to move and store).
                         (None, Stage::Extraction) if !o.pages.is_empty() => {
-                            joined = join_pages(&o.pages);
+                            joined = Page::joined_text(&o.pages);
                             Some(&joined)
                         }
                         (t, _) => t.as_ref(),
@@ -143,7 +143,7 @@ pub fn synthesize(
     doc.pages.sort_by_key(|p| p.number);
     doc.pages.dedup_by_key(|p| p.number);
     if doc.pages.iter().any(|p| p.ocr) {
-        doc.text = join_pages(&doc.pages);
+        doc.text = Page::joined_text(&doc.pages);
         if let Some(serde_json::Value::Array(pending)) = doc.metadata.get_mut("ocr_pending") {
             let ocr_done: Vec<u32> = doc
                 .pages
@@ -172,15 +172,6 @@ pub fn synthesize(
     doc.timings.queue_ms = queue_ms;
     doc.timings.coordination_ms = total_ms.saturating_sub(agent_ms + queue_ms);
     doc
-}
-
-/// The text of `pages`: their texts joined by form feeds (U+000C), as pdftotext does.
-fn join_pages(pages: &[daa_shared::model::Page]) -> String {
-    pages
-        .iter()
-        .map(|p| p.text.as_str())
-        .collect::<Vec<_>>()
-        .join("\u{c}")
 }
 
 /// Metadata lists that describe a part's own pages: a split document's parts each

@@ -137,6 +137,19 @@ pub struct Page {
     pub confidence: Option<f32>,
 }
 
+impl Page {
+    /// The text of a paged document: its pages' texts joined by form feeds (U+000C), as
+    /// pdftotext writes them. Agents and the synthesis build it the same way, so a part
+    /// may send its pages alone and the document's text still comes out whole.
+    pub fn joined_text(pages: &[Page]) -> String {
+        pages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\u{c}")
+    }
+}
+
 /// A table: rows of cells.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

@@ -333,11 +333,7 @@ impl ImageAgent {
             self.inner.pool.put(e);
         }
         let info = res?;
-        let text = pages
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\u{c}");
+        let text = Page::joined_text(&pages);
         let mut metadata = Map::new();
         metadata.insert("page_count".into(), json!(pages.len()));
         metadata.insert("image_format".into(), json!(info.format));

@@ -145,13 +145,7 @@ impl PdfAgent {
     /// feeds) is left out of what goes on the wire: the synthesis joins the pages itself,
     /// and a result need not carry every character twice.
     fn output(x: extract::Extraction, with_text: bool) -> StageOutput {
-        let text = with_text.then(|| {
-            x.pages
-                .iter()
-                .map(|p| p.text.as_str())
-                .collect::<Vec<_>>()
-                .join("\u{c}")
-        });
+        let text = with_text.then(|| daa_shared::model::Page::joined_text(&x.pages));
         StageOutput {
             text,
             pages: x.pages,
