@@ -87,15 +87,7 @@ pub(crate) async fn on_job(
                     Some(blob) => {
                         let doc: ResultDocument = Encoding::MsgPack.decode(&blob)?;
                         let reply_to = spec.reply_to.as_deref().unwrap_or_default();
-                        publish::reply_with(
-                            &ctx.js,
-                            &ctx.client,
-                            reply_to,
-                            spec.encoding,
-                            &doc,
-                            Some(&blob),
-                        )
-                        .await
+                        reply_stored(ctx, reply_to, spec.encoding, &doc, &blob).await
                     }
                     None => Ok(()),
                 }
@@ -346,19 +338,22 @@ pub(crate) async fn finish(
         tracing::info!(job_id = %spec.job_id, status = %doc.status, total_ms = doc.timings.total_ms, "job ended");
         publish::event(&ctx.js, &ctx.subjects, &spec.job_id, doc.status, error).await;
         if let Some(reply_to) = &spec.reply_to {
-            publish::reply_with(
-                &ctx.js,
-                &ctx.client,
-                reply_to,
-                spec.encoding,
-                &doc,
-                Some(&encoded),
-            )
-            .await?;
+            reply_stored(ctx, reply_to, spec.encoding, &doc, &encoded).await?;
         }
         cache::on_finished(ctx, spec, &doc).await?;
     }
     Ok(())
+}
+
+/// Reply to `reply_to` with `doc`, whose MessagePack encoding (as stored) is `stored`.
+async fn reply_stored(
+    ctx: &Ctx,
+    reply_to: &str,
+    encoding: Encoding,
+    doc: &ResultDocument,
+    stored: &[u8],
+) -> Result<(), CoordinatorError> {
+    publish::reply_with(&ctx.js, &ctx.client, reply_to, encoding, doc, Some(stored)).await
 }
 
 /// Announce an ended job again from its stored result: the coordinator that ended it may
@@ -383,15 +378,7 @@ async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
     )
     .await;
     if let Some(reply_to) = &spec.reply_to {
-        publish::reply_with(
-            &ctx.js,
-            &ctx.client,
-            reply_to,
-            spec.encoding,
-            &doc,
-            Some(&blob),
-        )
-        .await?;
+        reply_stored(ctx, reply_to, spec.encoding, &doc, &blob).await?;
     }
     cache::on_finished(ctx, &spec, &doc).await
 }
