@@ -59,7 +59,7 @@ const LETTER: [f32; 4] = [0.0, 0.0, 612.0, 792.0];
 
 /// Walks the whole page tree of `doc`.
 pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageList<'_> {
-    walk(doc, None, max_pages, max_depth)
+    walk(doc, None, false, max_pages, max_depth).0
 }
 
 /// The pages `first..=last` of `doc`. Subtrees wholly outside the range are skipped by
@@ -72,22 +72,12 @@ pub(crate) fn pages_in(
     max_pages: usize,
     max_depth: usize,
 ) -> PageList<'_> {
-    let list = walk(doc, Some((first, last)), max_pages, max_depth);
-    if list.first != 0 {
+    let range = Some((first, last));
+    let (list, counts_held) = walk(doc, range, true, max_pages, max_depth);
+    if counts_held {
         return list;
     }
-    // The counts did not hold: walk everything and keep the range.
-    let mut all = walk(doc, None, max_pages, max_depth);
-    let from = first.max(1);
-    let keep: Vec<PageRef<'_>> = all
-        .pages
-        .drain(..)
-        .enumerate()
-        .filter(|(i, _)| (from..=last).contains(&(*i as u32 + 1)))
-        .map(|(_, p)| p)
-        .collect();
-    all.pages = keep;
-    all.first = from;
+    let (mut all, _) = walk(doc, range, false, max_pages, max_depth);
     all.warnings
         .push("the page tree's /Count values do not add up; all of it was walked".into());
     all
@@ -134,14 +124,16 @@ pub(crate) fn counts_hold(root_count: Option<f32>, total: u32) -> bool {
     root_count.is_some_and(|c| c == total as f32)
 }
 
-/// The walk. With a range, collects only its pages and skips what [`skippable`] allows;
-/// `first == 0` in the result says the skipped counts did not hold.
+/// The walk. With a range, collects only its pages, and with `skip` skips what
+/// [`skippable`] allows; also says whether the counts it skipped by hold (true when it
+/// skipped nothing).
 fn walk(
     doc: &Document,
     range: Option<(u32, u32)>,
+    skip: bool,
     max_pages: usize,
     max_depth: usize,
-) -> PageList<'_> {
+) -> (PageList<'_>, bool) {
     let mut list = PageList {
         pages: Vec::new(),
         first: range.map_or(1, |(f, _)| f.max(1)),
@@ -151,11 +143,11 @@ fn walk(
     };
     let Ok(cat) = doc.catalog() else {
         list.warnings.push("no document catalog".into());
-        return list;
+        return (list, true);
     };
     let Ok(root) = cat.get(b"Pages") else {
         list.warnings.push("the catalog has no /Pages".into());
-        return list;
+        return (list, true);
     };
     let root_count = as_dict(doc, root).and_then(|d| get_num(doc, d, b"Count"));
     let mut seen: HashSet<ObjectId> = HashSet::new();
@@ -201,7 +193,7 @@ fn walk(
             _ => kids.is_none(),
         };
         let leaf = is_page || kids.is_none();
-        if let (Some(r), false, true) = (range, leaf, depth > 0) {
+        if let (Some(r), true, false, true) = (range, skip, leaf, depth > 0) {
             if let Some(c) = skippable(get_num(doc, d, b"Count"), page_no, r, max_pages) {
                 page_no += c;
                 skipped = true;
@@ -256,10 +248,8 @@ fn walk(
         // Skipped subtrees can claim more pages than the limit a whole walk enforces.
         list.too_many = true;
     }
-    if skipped && (reported_cycle || !counts_hold(root_count, page_no)) {
-        list.first = 0;
-    }
-    list
+    let held = !skipped || (!reported_cycle && counts_hold(root_count, page_no));
+    (list, held)
 }
 
 fn page_ref<'a>(node: &'a Object, d: &'a Dictionary, inh: Inherited<'a>) -> PageRef<'a> {
