@@ -77,7 +77,9 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
     topology::ensure_streams(&js, &cfg).await?;
     topology::ensure_buckets(&js).await?;
     let subjects = cfg.subjects();
-    let ack_wait = Duration::from_secs(30);
+    // Short: a message whose coordinator died mid-step waits this long for another one,
+    // and its job's deadline keeps running meanwhile (docs/failures.md).
+    let ack_wait = Duration::from_millis(cfg.coordinator.ack_wait_ms.max(100));
     // The coordinator's own queues are never given up on (max_deliver -1): handling is
     // idempotent, failures are Redis or NATS being away, and a dropped result would
     // strand its job until the deadline. Redeliveries back off (see intake).

@@ -246,6 +246,11 @@ pub struct CoordinatorConfig {
     /// when it dies another coordinator takes the singleton duties (deadline sweeper,
     /// dead-letter mover) over within about one period.
     pub leader_lease_ms: u64,
+    /// How long a job, result or advisory a coordinator has taken may stay
+    /// unacknowledged before JetStream hands it to another replica. Handling one takes
+    /// milliseconds; this is how long the work a coordinator was doing when it died
+    /// waits. Applies when the coordinators' durable consumers are created.
+    pub ack_wait_ms: u64,
 }
 
 impl Default for CoordinatorConfig {
@@ -257,6 +262,7 @@ impl Default for CoordinatorConfig {
             liveness_window_ms: 10_000,
             pdf_split_min_pages: 32,
             leader_lease_ms: 5_000,
+            ack_wait_ms: 5_000,
         }
     }
 }

@@ -107,7 +107,7 @@ async fn a_coordinator_restarted_mid_job_loses_nothing() {
     let env = Env::start();
     let mut coordinator = env.spawn(Role::Coordinator);
     let _quality = env.spawn(Role::Quality);
-    let _slow = env.spawn_with(Role::TestWorker, &[("TESTWORKER_DELAY_MS", "1500")]);
+    let slow = env.spawn_with(Role::TestWorker, &[("TESTWORKER_DELAY_MS", "1500")]);
     let client = env.client().await;
     let mut jobs = Vec::new();
     for i in 0..5 {
@@ -136,10 +136,18 @@ async fn a_coordinator_restarted_mid_job_loses_nothing() {
     .await;
     coordinator.kill9();
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    let _coordinator2 = env.spawn(Role::Coordinator);
+    let coordinator2 = env.spawn(Role::Coordinator);
     for job in &mut jobs {
         let doc = job.result(Duration::from_secs(40)).await;
-        assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
+        assert_eq!(
+            doc.status,
+            JobStatus::Completed,
+            "{:?}\n--- killed coordinator:\n{}\n--- second coordinator:\n{}\n--- worker:\n{}",
+            doc.errors,
+            coordinator.log(),
+            coordinator2.log(),
+            slow.log()
+        );
     }
 }
 
