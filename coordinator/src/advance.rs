@@ -191,6 +191,22 @@ pub(crate) async fn commit(
             advance(ctx, &result.job_id, redelivered).await
         }
         CommitOutcome::Duplicate { stage_done: true } => advance(ctx, &result.job_id, true).await,
+        // A redelivered result of a stage the job has left: the coordinator that
+        // committed it may have died after opening the next stage and before publishing
+        // its tasks, and the job would wait for them until its deadline. Open the
+        // current stage again; JetStream drops the tasks that were published.
+        CommitOutcome::Duplicate { stage_done: false } if redelivered => {
+            let left_behind = ctx
+                .store
+                .job_state(&result.job_id)
+                .await?
+                .is_some_and(|s| i64::from(result.stage_index) < s.stage_index);
+            if left_behind {
+                advance(ctx, &result.job_id, true).await
+            } else {
+                Ok(())
+            }
+        }
         CommitOutcome::Committed { stage_done: false }
         | CommitOutcome::Duplicate { stage_done: false } => Ok(()),
         CommitOutcome::Ended if redelivered => reannounce(ctx, &result.job_id).await,
