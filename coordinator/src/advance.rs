@@ -10,7 +10,9 @@ use daa_shared::codec::{decode_message, Encoding};
 use daa_shared::model::{
     AgentKind, DocKind, ErrorReport, Job, JobStatus, ResultDocument, Stage, StageResult,
 };
-use daa_shared::store::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec};
+use daa_shared::store::{
+    BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec, LiveAgent,
+};
 use daa_shared::subjects::MSG_ID_HEADER;
 use daa_shared::time::now_ms;
 use daa_shared::trace::TraceContext;
@@ -253,7 +255,8 @@ fn part_of(task_id: &str) -> u32 {
 }
 
 /// What the planner needs to know about the fleet, asked only when it matters (the
-/// extraction of a PDF, which may be split across the live pdf workers' slots).
+/// extraction of a PDF, which may be split across the task slots of the live pdf
+/// workers that fetch: paused and draining ones take no part).
 pub(crate) async fn hints(ctx: &Ctx, done: &[CompletedStage]) -> PlanHints {
     let mut hints = PlanHints {
         pdf_min_pages_per_part: ctx.cfg.coordinator.pdf_split_min_pages,
@@ -267,11 +270,7 @@ pub(crate) async fn hints(ctx: &Ctx, done: &[CompletedStage]) -> PlanHints {
         {
             hints.pdf_slots = live
                 .iter()
-                .map(|a| {
-                    a.heartbeat
-                        .as_ref()
-                        .map_or(1, |h| h.concurrency.max(1) as usize)
-                })
+                .map(LiveAgent::fetching_slots)
                 .sum::<usize>()
                 .max(1);
         }
@@ -282,6 +281,14 @@ pub(crate) async fn hints(ctx: &Ctx, done: &[CompletedStage]) -> PlanHints {
 /// Open the next stage of the job, or end it. `again` re-publishes what may have been
 /// lost (a redelivery after a crash); JetStream de-duplicates what was not.
 pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), CoordinatorError> {
+    let started = std::time::Instant::now();
+    let advanced = open_next(ctx, job_id, again).await;
+    // What a job spends between stages: reading its results, synthesis, publishing.
+    tracing::debug!(%job_id, advance_ms = started.elapsed().as_secs_f64() * 1e3, "job advanced");
+    advanced
+}
+
+async fn open_next(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), CoordinatorError> {
     let Some(snap) = ctx.store.job_snapshot(job_id).await? else {
         return Ok(());
     };

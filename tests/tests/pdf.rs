@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use daa_shared::model::{AgentKind, FailureKind, JobStatus};
-use daa_tests::{Client, Env, Role};
+use daa_tests::{Client, DaaProcess, Env, Role};
 
 fn pdf_fixture(name: &str) -> Vec<u8> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,16 +17,34 @@ fn normalized(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pdf_split_across_two_workers_comes_back_whole_and_in_order() {
+/// Coordinator, quality worker and two pdf workers of one task slot each, splitting
+/// PDFs into parts of 4 pages at least; the processes stop when this is dropped.
+struct SplitFleet {
+    _processes: Vec<DaaProcess>,
+    client: Client,
+    _env: Env,
+}
+
+async fn split_fleet() -> SplitFleet {
     let mut env = Env::start();
     env.set("DAA_WORKER_CONCURRENCY", "1");
     env.set("DAA_COORDINATOR_PDF_SPLIT_MIN_PAGES", "4");
-    let _coordinator = env.spawn(Role::Coordinator);
-    let _quality = env.spawn(Role::Quality);
-    let _pdf1 = env.spawn(Role::Pdf);
-    let _pdf2 = env.spawn(Role::Pdf);
+    let processes = [Role::Coordinator, Role::Quality, Role::Pdf, Role::Pdf]
+        .into_iter()
+        .map(|r| env.spawn(r))
+        .collect();
     let client = env.client().await;
+    SplitFleet {
+        _processes: processes,
+        client,
+        _env: env,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_split_across_two_workers_comes_back_whole_and_in_order() {
+    let fleet = split_fleet().await;
+    let client = &fleet.client;
     daa_tests::eventually(Duration::from_secs(10), "two live pdf workers", || {
         let store = client.store.clone();
         async move {
@@ -91,6 +109,69 @@ async fn a_pdf_split_across_two_workers_comes_back_whole_and_in_order() {
     )
     .await;
     assert_eq!(live.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_pdf_worker_is_given_no_part() {
+    let fleet = split_fleet().await;
+    let client = &fleet.client;
+    let live = || {
+        let store = client.store.clone();
+        async move {
+            store
+                .live_agents(AgentKind::Pdf, 5_000)
+                .await
+                .unwrap_or_default()
+        }
+    };
+    daa_tests::eventually(Duration::from_secs(10), "two live pdf workers", || async {
+        live().await.len() == 2
+    })
+    .await;
+    let mut instances: Vec<String> = live().await.into_iter().map(|a| a.instance).collect();
+    instances.sort();
+    // The answer comes once the paused state is in the worker's heartbeat.
+    let answer = client
+        .nats
+        .request(
+            client.subjects.control(AgentKind::Pdf, &instances[1]),
+            "pause".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&answer.payload[..], b"paused");
+
+    // 18 pages, 4 pages at least per part: two running slots would make two parts.
+    let mut job = client
+        .submit(Client::job("dmca.pdf", pdf_fixture("dmca.pdf")))
+        .await;
+    let doc = job.result(Duration::from_secs(60)).await;
+    assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
+    let numbers: Vec<u32> = doc.pages.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, (1..=18).collect::<Vec<_>>());
+    // One task for the whole document, on the running worker; had the paused worker's
+    // slot been counted, the running one would have done two parts one after the other.
+    let processed = |instance: String| {
+        let live = live();
+        async move {
+            live.await
+                .into_iter()
+                .find(|a| a.instance == instance)
+                .and_then(|a| a.heartbeat)
+                .map(|h| h.processed)
+        }
+    };
+    daa_tests::eventually(
+        Duration::from_secs(5),
+        "the running worker reports its task",
+        || {
+            let p = processed(instances[0].clone());
+            async move { p.await.is_some_and(|n| n >= 1) }
+        },
+    )
+    .await;
+    assert_eq!(processed(instances[0].clone()).await, Some(1));
+    assert_eq!(processed(instances[1].clone()).await, Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,18 @@ pub struct LiveAgent {
     pub heartbeat: Option<Heartbeat>,
 }
 
+impl LiveAgent {
+    /// Task slots that will fetch work: its concurrency while it runs, none while it is
+    /// paused or draining. A worker whose heartbeat record has expired counts one slot.
+    pub fn fetching_slots(&self) -> usize {
+        match &self.heartbeat {
+            Some(h) if h.state == "running" => h.concurrency.max(1) as usize,
+            Some(_) => 0,
+            None => 1,
+        }
+    }
+}
+
 impl Store {
     /// Record a heartbeat that expires after `ttl_ms` unless renewed.
     pub async fn heartbeat(
@@ -144,5 +156,31 @@ impl Store {
             out.insert(a, self.live_agents(a, window_ms).await?.len());
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(state: Option<&str>, concurrency: u64) -> LiveAgent {
+        LiveAgent {
+            instance: "w".into(),
+            last_beat_ms: 0,
+            heartbeat: state.map(|s| Heartbeat {
+                state: s.into(),
+                concurrency,
+                ..Heartbeat::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn only_running_workers_offer_task_slots() {
+        assert_eq!(agent(Some("running"), 4).fetching_slots(), 4);
+        assert_eq!(agent(Some("running"), 0).fetching_slots(), 1);
+        assert_eq!(agent(Some("paused"), 4).fetching_slots(), 0);
+        assert_eq!(agent(Some("draining"), 4).fetching_slots(), 0);
+        assert_eq!(agent(None, 4).fetching_slots(), 1);
     }
 }

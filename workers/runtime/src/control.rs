@@ -1,13 +1,15 @@
 //! Control messages on `daa.control.<agent>.<instance>` (and `.all`): `pause` stops
 //! fetching, `resume` starts again, `drain` finishes in-flight work and exits, `status`
-//! answers the heartbeat as JSON. Requests with a reply subject get an answer.
+//! answers the heartbeat as JSON. Requests with a reply subject get an answer; after a
+//! pause or resume it comes once the new state is in the worker's heartbeat, so the
+//! planner no longer counts (or counts again) its task slots.
 
 use std::sync::Arc;
 
 use daa_shared::shutdown::Shutdown;
 use futures::StreamExt;
 
-use crate::heartbeat::snapshot;
+use crate::heartbeat::{beat, snapshot};
 use crate::run::Shared;
 
 pub(crate) async fn run(shared: Arc<Shared>, mut draining: Shutdown) {
@@ -35,10 +37,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut draining: Shutdown) {
         let answer = match cmd.as_str() {
             "pause" => {
                 shared.paused.send_replace(true);
+                beat(&shared).await;
                 "paused".to_owned()
             }
             "resume" => {
                 shared.paused.send_replace(false);
+                beat(&shared).await;
                 "running".to_owned()
             }
             "drain" => {

@@ -38,21 +38,29 @@ pub(crate) fn snapshot(shared: &Shared, draining: bool) -> Heartbeat {
     }
 }
 
+fn interval(shared: &Shared) -> Duration {
+    Duration::from_millis(shared.cfg.worker.heartbeat_interval_ms.max(100))
+}
+
+/// Store one heartbeat now. Besides the periodic beat, a change of state (pause,
+/// resume) beats at once: planners read the state to know which task slots will fetch.
+pub(crate) async fn beat(shared: &Shared) {
+    let ttl = interval(shared).as_millis() as u64 * 5;
+    let hb = snapshot(shared, false);
+    if let Err(e) = shared.store.heartbeat(shared.agent.kind(), &hb, ttl).await {
+        tracing::warn!(error = %e, "heartbeat failed");
+    }
+}
+
 pub(crate) async fn run(shared: Arc<Shared>, mut draining: Shutdown) {
-    let every = Duration::from_millis(shared.cfg.worker.heartbeat_interval_ms.max(100));
-    let ttl = every.as_millis() as u64 * 5;
-    let kind = shared.agent.kind();
-    let mut tick = tokio::time::interval(every);
+    let mut tick = tokio::time::interval(interval(&shared));
     let mut estimates = Estimates::default();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = draining.recv() => return,
         }
-        let hb = snapshot(&shared, false);
-        if let Err(e) = shared.store.heartbeat(kind, &hb, ttl).await {
-            tracing::warn!(error = %e, "heartbeat failed");
-        }
+        beat(&shared).await;
         estimates.maybe_store(&shared).await;
     }
 }
