@@ -1,5 +1,6 @@
 //! Starting a local fleet (coordinator + workers) as child processes, for `daa bench`.
-//! The binaries are looked up next to the running `daa` executable.
+//! The binaries are looked up next to the running `daa` executable. The result cache is
+//! off in these fleets: they exist to measure the pipeline.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -45,6 +46,9 @@ impl Fleet {
             cmd.env("DAA_NATS_URL", &cfg.nats.url)
                 .env("DAA_REDIS_URL", &cfg.redis.url)
                 .env("DAA_COORDINATOR_HTTP_ADDR", "")
+                // Benchmarks submit the same bytes again and again: the result cache
+                // would answer the repeats without running the pipeline they measure.
+                .env("DAA_CACHE_ENABLED", "false")
                 .env(
                     "RUST_LOG",
                     std::env::var("DAA_FLEET_LOG").unwrap_or_else(|_| "warn".into()),

@@ -1,5 +1,12 @@
-//! `daa bench pdf-fleet FILE`: one large PDF through the real fleet with 1 and then 2
-//! pdf workers (one task slot each), to show what splitting it into page ranges buys.
+//! `daa bench pdf-fleet FILE`: one large PDF through the real fleet with 1, then 2 (up to
+//! N) pdf workers taking part, to show what splitting it into page ranges buys.
+//!
+//! One fleet runs N pdf workers (one task slot each) for the whole benchmark. A round
+//! submits the file once per fleet size n, with workers n+1..N paused (a paused worker
+//! fetches nothing and the planner counts no slot for it), alternating the order of the
+//! sizes from round to round. The sizes are thus measured side by side in time, so a
+//! machine that slows down or speeds up over the run (noisy neighbours, other builds)
+//! skews them alike, and each round gives a paired ratio.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -17,12 +24,20 @@ use crate::fleet::{Fleet, FleetSpec};
 pub(crate) struct Args {
     /// The PDF (the larger, the clearer the figure).
     file: PathBuf,
-    /// Runs per fleet size (the median is reported).
-    #[arg(long, default_value_t = 3)]
+    /// Measured rounds; each submits the file once per fleet size (medians are
+    /// reported). One more round runs first to warm up and is not counted.
+    #[arg(long, default_value_t = 9)]
     repeat: usize,
     /// Largest number of pdf workers to try (1..=N).
     #[arg(long, default_value_t = 2)]
     max_workers: usize,
+}
+
+/// The times of one fleet size.
+#[derive(Default)]
+struct Series {
+    secs: Vec<f64>,
+    last: Option<ResultDocument>,
 }
 
 pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
@@ -34,10 +49,12 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         .context("the benchmark needs NATS")?;
     let js = async_nats::jetstream::new(client.clone());
     let input = args.file.to_string_lossy().into_owned();
-    let mut baseline = None;
+    let max = args.max_workers.max(1);
     println!(
-        "daa bench pdf-fleet: {} through coordinator + quality + N pdf workers (1 slot each)",
-        args.file.display()
+        "daa bench pdf-fleet: {} through coordinator + quality + 1..{max} pdf workers (1 slot each), \
+         sizes interleaved in {} rounds",
+        args.file.display(),
+        args.repeat.max(1)
     );
     // Results of a large PDF are megabytes: under a small max_payload they travel by
     // claim check (object store round trips), which every fleet size pays alike.
@@ -51,32 +68,39 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
             ""
         }
     );
-    for n in 1..=args.max_workers.max(1) {
-        let spec = FleetSpec {
-            coordinators: 1,
-            workers: vec![(AgentKind::Quality, 1), (AgentKind::Pdf, n)],
-            worker_concurrency: 1,
-            env: vec![("DAA_COORDINATOR_PDF_SPLIT_MIN_PAGES".into(), "8".into())],
+    let spec = FleetSpec {
+        coordinators: 1,
+        workers: vec![(AgentKind::Quality, 1), (AgentKind::Pdf, max)],
+        worker_concurrency: 1,
+        env: vec![("DAA_COORDINATOR_PDF_SPLIT_MIN_PAGES".into(), "8".into())],
+    };
+    let fleet = Fleet::start(cfg, &spec)?;
+    let window = cfg.coordinator.liveness_window_ms;
+    fleet.wait_ready(&store, &spec, window).await?;
+    wait_for_buckets(&js).await;
+    let mut instances: Vec<String> = store
+        .live_agents(AgentKind::Pdf, window)
+        .await?
+        .into_iter()
+        .map(|a| a.instance)
+        .collect();
+    instances.sort();
+    let mut series: Vec<Series> = (0..max).map(|_| Series::default()).collect();
+    let mut paused = vec![false; instances.len()];
+    for round in 0..=args.repeat.max(1) {
+        let sizes: Vec<usize> = if round % 2 == 0 {
+            (1..=max).collect()
+        } else {
+            (1..=max).rev().collect()
         };
-        let fleet = Fleet::start(cfg, &spec)?;
-        fleet
-            .wait_ready(&store, &spec, cfg.coordinator.liveness_window_ms)
-            .await?;
-        // The coordinator creates the buckets at start; wait for them.
-        for _ in 0..100 {
-            if js
-                .get_object_store(daa_shared::subjects::DOCUMENTS_BUCKET)
-                .await
-                .is_ok()
-            {
-                break;
+        for n in sizes {
+            for (i, instance) in instances.iter().enumerate() {
+                let pause = i >= n;
+                if paused[i] != pause {
+                    control(cfg, &client, instance, pause).await?;
+                    paused[i] = pause;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let mut times = Vec::new();
-        let mut pages = 0;
-        let mut stages = String::new();
-        for _ in 0..args.repeat.max(1) {
             let (secs, doc) = one_job(cfg, &client, &js, &input).await?;
             anyhow::ensure!(
                 doc.status == JobStatus::Completed,
@@ -84,33 +108,106 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
                 doc.status,
                 doc.errors
             );
-            pages = doc.pages.len();
-            times.push(secs);
-            stages = doc
-                .stages
-                .iter()
-                .map(|s| format!("{} {} ms", s.stage, s.duration_ms))
-                .collect::<Vec<_>>()
-                .join(", ");
-            stages.push_str(&format!(
-                "; job {} ms in the coordinator's clock: queued {} ms, coordination {} ms",
-                doc.timings.total_ms, doc.timings.queue_ms, doc.timings.coordination_ms
-            ));
+            let s = &mut series[n - 1];
+            if round > 0 {
+                s.secs.push(secs);
+            }
+            s.last = Some(doc);
         }
-        drop(fleet);
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
-        let speedup = baseline.map(|b: f64| b / median).unwrap_or(1.0);
-        baseline.get_or_insert(median);
-        println!(
-            "  {n} pdf worker(s): {median:.3} s per job (median of {}), {:.0} pages/s, speed-up {speedup:.2}x",
-            times.len(),
-            pages as f64 / median
-        );
-        println!("    longest task per stage: {stages}");
     }
+    drop(fleet);
+    report(&series);
     println!("goal: >= 1.7x with 2 workers");
     Ok(0)
+}
+
+fn report(series: &[Series]) {
+    let base = &series[0].secs;
+    for (i, s) in series.iter().enumerate() {
+        let n = i + 1;
+        let secs = median(&s.secs);
+        let pages = s.last.as_ref().map_or(0, |d| d.pages.len());
+        let mut paired: Vec<f64> = base.iter().zip(&s.secs).map(|(b, t)| b / t).collect();
+        let ratio = median(base) / secs;
+        println!(
+            "  {n} pdf worker(s): {secs:.3} s per job (median of {}), {:.0} pages/s, \
+             speed-up {ratio:.2}x (median of the rounds' ratios {:.2}x)",
+            s.secs.len(),
+            pages as f64 / secs,
+            median_of(&mut paired)
+        );
+        if let Some(doc) = &s.last {
+            println!("    last job, longest task per stage: {}", stages(doc));
+        }
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    median_of(&mut v.to_vec())
+}
+
+fn median_of(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn stages(doc: &ResultDocument) -> String {
+    let mut s = doc
+        .stages
+        .iter()
+        .map(|s| format!("{} {} ms", s.stage, s.duration_ms))
+        .collect::<Vec<_>>()
+        .join(", ");
+    s.push_str(&format!(
+        "; job {} ms in the coordinator's clock: queued {} ms, coordination {} ms",
+        doc.timings.total_ms, doc.timings.queue_ms, doc.timings.coordination_ms
+    ));
+    s
+}
+
+/// The coordinator creates the buckets at start; wait for them.
+async fn wait_for_buckets(js: &async_nats::jetstream::Context) {
+    for _ in 0..100 {
+        if js
+            .get_object_store(daa_shared::subjects::DOCUMENTS_BUCKET)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Pause or resume one pdf worker; it answers once its heartbeat says so, which is
+/// what the planner reads.
+async fn control(
+    cfg: &Config,
+    client: &async_nats::Client,
+    instance: &str,
+    pause: bool,
+) -> anyhow::Result<()> {
+    let (command, expected) = if pause {
+        ("pause", "paused")
+    } else {
+        ("resume", "running")
+    };
+    let subject = cfg.subjects().control(AgentKind::Pdf, instance);
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.request(subject, command.into()),
+    )
+    .await
+    .with_context(|| format!("pdf worker {instance} did not answer {command} within 10 s"))??;
+    anyhow::ensure!(
+        answer.payload.as_ref() == expected.as_bytes(),
+        "pdf worker {instance} answered {command} with {:?}",
+        String::from_utf8_lossy(&answer.payload)
+    );
+    Ok(())
 }
 
 async fn one_job(
