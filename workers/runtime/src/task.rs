@@ -128,7 +128,10 @@ async fn process(
                     }
                 },
             };
-            match publish_result(shared, &result, trace).await {
+            let publishing = Instant::now();
+            let published = publish_result(shared, &result, trace).await;
+            tracing::debug!(task_id = %task.task_id, publish_ms = publishing.elapsed().as_millis() as u64, "result published");
+            match published {
                 Ok(()) => {
                     let kind = if failed { AckKind::Term } else { AckKind::Ack };
                     if let Err(e) = msg.ack_with(kind).await {
@@ -215,6 +218,7 @@ async fn execute(
             "the job's deadline passed before this task started",
         )));
     }
+    let fetching = Instant::now();
     let document = match (&task.input.source, task.stage) {
         (Some(src), Stage::Validation | Stage::Extraction) => {
             match document::resolve(&shared.js, src, shared.cfg.jobs.max_document_bytes).await {
@@ -224,6 +228,8 @@ async fn execute(
         }
         _ => None,
     };
+    let fetch_ms = fetching.elapsed().as_millis() as u64;
+    let running = Instant::now();
     let cancel = CancelFlag::default();
     let ctx = TaskContext {
         instance: shared.instance.clone(),
@@ -250,6 +256,8 @@ async fn execute(
     loop {
         tokio::select! {
             joined = &mut handle => {
+                // Where a task's time goes: fetching its document, then the agent.
+                tracing::debug!(task_id = %task.task_id, fetch_ms, run_ms = running.elapsed().as_millis() as u64, "agent returned");
                 return Some(match joined {
                     Ok(r) => r,
                     Err(e) => Err(TaskError::permanent(format!("the agent panicked on this input: {}", panic_text(e)))),
