@@ -6,6 +6,11 @@ use anyhow::Context as _;
 use daa_shared::config::Config;
 use daa_shared::shutdown::ShutdownTrigger;
 
+/// mimalloc: see docs/decisions.md (allocation-heavy parsing is faster and freed memory
+/// is reused rather than returned to the kernel and faulted in again by the next task).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut path: Option<PathBuf> = None;

@@ -4,6 +4,10 @@
 //! Prints, per part, the objects its lazy load unpacked and the median extraction time.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+// The worker binary's allocator, so the times are the fleet's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use daa_pdf::{Limits, PdfAgent};

@@ -1,5 +1,10 @@
 //! `daa-pdf-worker`: PDF extraction tasks from NATS.
 
+/// mimalloc: see docs/decisions.md (allocation-heavy parsing is faster and freed memory
+/// is reused rather than returned to the kernel and faulted in again by the next task).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(daa_worker::main(|cfg| {
         let limits = cfg
