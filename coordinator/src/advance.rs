@@ -197,20 +197,10 @@ pub(crate) async fn commit(
         // committed it may have died after opening the next stage and before publishing
         // its tasks, and the job would wait for them until its deadline. Open the
         // current stage again; JetStream drops the tasks that were published.
-        CommitOutcome::Duplicate { stage_done: false } if redelivered => {
-            let left_behind = ctx
-                .store
-                .job_state(&result.job_id)
-                .await?
-                .is_some_and(|s| i64::from(result.stage_index) < s.stage_index);
-            if left_behind {
-                advance(ctx, &result.job_id, true).await
-            } else {
-                Ok(())
-            }
-        }
+        CommitOutcome::StageLeft if redelivered => advance(ctx, &result.job_id, true).await,
         CommitOutcome::Committed { stage_done: false }
-        | CommitOutcome::Duplicate { stage_done: false } => Ok(()),
+        | CommitOutcome::Duplicate { stage_done: false }
+        | CommitOutcome::StageLeft => Ok(()),
         CommitOutcome::Ended if redelivered => reannounce(ctx, &result.job_id).await,
         CommitOutcome::UnknownJob | CommitOutcome::Ended | CommitOutcome::NotOpen => {
             tracing::debug!(task_id = %result.task_id, ?outcome, "late or stray result ignored");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use daa_shared::config::Config;
 use daa_shared::model::{AgentKind, JobStatus, ResultDocument};
-use daa_shared::store::Store;
+use daa_shared::store::{worker_state, Store};
 use futures::StreamExt;
 
 use crate::fleet::{Fleet, FleetSpec};
@@ -125,16 +125,16 @@ fn report(series: &[Series]) {
     let base = &series[0].secs;
     for (i, s) in series.iter().enumerate() {
         let n = i + 1;
-        let secs = median(&s.secs);
+        let secs = median(s.secs.clone());
         let pages = s.last.as_ref().map_or(0, |d| d.pages.len());
-        let mut paired: Vec<f64> = base.iter().zip(&s.secs).map(|(b, t)| b / t).collect();
-        let ratio = median(base) / secs;
+        let paired: Vec<f64> = base.iter().zip(&s.secs).map(|(b, t)| b / t).collect();
+        let ratio = median(base.clone()) / secs;
         println!(
             "  {n} pdf worker(s): {secs:.3} s per job (median of {}), {:.0} pages/s, \
              speed-up {ratio:.2}x (median of the rounds' ratios {:.2}x)",
             s.secs.len(),
             pages as f64 / secs,
-            median_of(&mut paired)
+            median(paired)
         );
         if let Some(doc) = &s.last {
             println!("    last job, longest task per stage: {}", stages(doc));
@@ -142,11 +142,7 @@ fn report(series: &[Series]) {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
-    median_of(&mut v.to_vec())
-}
-
-fn median_of(v: &mut [f64]) -> f64 {
+fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -191,9 +187,9 @@ async fn control(
     pause: bool,
 ) -> anyhow::Result<()> {
     let (command, expected) = if pause {
-        ("pause", "paused")
+        ("pause", worker_state::PAUSED)
     } else {
-        ("resume", "running")
+        ("resume", worker_state::RUNNING)
     };
     let subject = cfg.subjects().control(AgentKind::Pdf, instance);
     let answer = tokio::time::timeout(

@@ -10,6 +10,16 @@ use super::{Store, StoreError};
 use crate::model::AgentKind;
 use crate::time::now_ms;
 
+/// The `state` a worker reports in its heartbeat (and answers to control requests).
+pub mod worker_state {
+    /// Fetching tasks.
+    pub const RUNNING: &str = "running";
+    /// Told to pause: fetches nothing until resumed.
+    pub const PAUSED: &str = "paused";
+    /// Finishing its in-flight tasks before it exits.
+    pub const DRAINING: &str = "draining";
+}
+
 /// What a worker reports every heartbeat.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -66,7 +76,7 @@ impl LiveAgent {
     /// paused or draining. A worker whose heartbeat record has expired counts one slot.
     pub fn fetching_slots(&self) -> usize {
         match &self.heartbeat {
-            Some(h) if h.state == "running" => h.concurrency.max(1) as usize,
+            Some(h) if h.state == worker_state::RUNNING => h.concurrency.max(1) as usize,
             Some(_) => 0,
             None => 1,
         }

@@ -99,6 +99,9 @@ pub enum CommitOutcome {
         /// No task of the stage is left open and it is still current.
         stage_done: bool,
     },
+    /// This task's result was committed before, and the job has since opened a later
+    /// stage.
+    StageLeft,
     /// No such job (expired or never created).
     UnknownJob,
     /// The job already ended.
@@ -201,6 +204,7 @@ impl Store {
         Ok(match code {
             1 => CommitOutcome::Committed { stage_done },
             0 => CommitOutcome::Duplicate { stage_done },
+            2 => CommitOutcome::StageLeft,
             -1 => CommitOutcome::UnknownJob,
             -2 => CommitOutcome::Ended,
             _ => CommitOutcome::NotOpen,

@@ -17,7 +17,7 @@ use crate::config::RedisConfig;
 use crate::keys::Keys;
 use crate::Error;
 
-pub use agents::{Heartbeat, LiveAgent};
+pub use agents::{worker_state, Heartbeat, LiveAgent};
 pub use jobs::{BeginOutcome, CommitOutcome, CreateOutcome, JobSnapshot, JobSpec, JobState};
 pub use lease::{LeaseHolder, LeaseOutcome, COORDINATOR_LEADER};
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use daa_shared::shutdown::Shutdown;
+use daa_shared::store::worker_state;
 use futures::StreamExt;
 
 use crate::heartbeat::{beat, snapshot};
@@ -38,16 +39,16 @@ pub(crate) async fn run(shared: Arc<Shared>, mut draining: Shutdown) {
             "pause" => {
                 shared.paused.send_replace(true);
                 beat(&shared).await;
-                "paused".to_owned()
+                worker_state::PAUSED.to_owned()
             }
             "resume" => {
                 shared.paused.send_replace(false);
                 beat(&shared).await;
-                "running".to_owned()
+                worker_state::RUNNING.to_owned()
             }
             "drain" => {
                 shared.drain.trigger();
-                "draining".to_owned()
+                worker_state::DRAINING.to_owned()
             }
             "status" | "" => serde_json::to_string(&snapshot(&shared, false)).unwrap_or_default(),
             other => format!("unknown command {other:?} (pause, resume, drain, status)"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use daa_shared::config::Config;
 use daa_shared::shutdown::{Shutdown, ShutdownTrigger};
-use daa_shared::store::Store;
+use daa_shared::store::{worker_state, Store};
 use daa_shared::subjects::Subjects;
 use daa_shared::{connect, topology, Error};
 use tokio::sync::{watch, Semaphore};
@@ -103,11 +103,11 @@ impl RunOptions {
 impl Shared {
     pub(crate) fn state(&self, draining: bool) -> &'static str {
         if draining {
-            "draining"
+            worker_state::DRAINING
         } else if *self.paused.borrow() {
-            "paused"
+            worker_state::PAUSED
         } else {
-            "running"
+            worker_state::RUNNING
         }
     }
 
