@@ -80,7 +80,10 @@ pub fn score(checks: &[Check]) -> f32 {
 
 /// Run every applicable check on `document`, produced for `requirements`.
 pub fn assess(document: &ResultDocument, requirements: &Requirements, limits: &Limits) -> Quality {
-    let text = checks::CharText::new(&document.text);
+    // The character index of the text (megabytes for a large document) is built only
+    // when a check reads spans of it.
+    let text = (!document.entities.is_empty() || !document.chunks.is_empty())
+        .then(|| checks::CharText::new(&document.text));
     let mut list = Vec::new();
     if requirements.extract_text {
         list.push(checks::text_present(document, limits));
@@ -100,11 +103,13 @@ pub fn assess(document: &ResultDocument, requirements: &Requirements, limits: &L
     if let Some(classification) = &document.classification {
         list.push(checks::classification_scores(classification));
     }
-    if !document.entities.is_empty() {
-        list.push(checks::entities_offsets(document, &text));
-    }
-    if !document.chunks.is_empty() {
-        list.push(checks::chunks_offsets(document, &text));
+    if let Some(text) = &text {
+        if !document.entities.is_empty() {
+            list.push(checks::entities_offsets(document, text));
+        }
+        if !document.chunks.is_empty() {
+            list.push(checks::chunks_offsets(document, text));
+        }
     }
     if requirements.extract_tables
         || requirements.classify_content
