@@ -295,16 +295,71 @@ pub(crate) fn layout(page: &PageContent) -> Layout {
 struct Pool {
     /// Words sorted by baseline.
     words: Vec<Word>,
+    /// The words' baselines, apart: range lookups binary-search this small array
+    /// instead of striding through the words.
+    bases: Vec<f32>,
     used: Vec<bool>,
     left: usize,
+    /// `next[i]` leads to the first unused word at or after `i` (a disjoint-set forest
+    /// with path compression): scans over a baseline range skip the words already taken
+    /// instead of rereading them each time a block grows by a line, which made tall
+    /// blocks of many small words (dot leaders of a table of contents) quadratic.
+    next: Vec<usize>,
 }
 
 impl Pool {
+    fn new(words: Vec<Word>) -> Pool {
+        let n = words.len();
+        Pool {
+            bases: words.iter().map(|w| w.base).collect(),
+            words,
+            used: vec![false; n],
+            left: n,
+            next: (0..=n).collect(),
+        }
+    }
+
     /// Index range of words with base in [lo, hi].
     fn range(&self, lo: f32, hi: f32) -> std::ops::Range<usize> {
-        let a = self.words.partition_point(|w| w.base < lo);
-        let b = self.words.partition_point(|w| w.base <= hi);
+        let a = self.bases.partition_point(|&b| b < lo);
+        let b = self.bases.partition_point(|&b| b <= hi);
         a..b.max(a)
+    }
+
+    /// The first unused word at or after `i` (`words.len()` when there is none).
+    fn unused_from(&mut self, i: usize) -> usize {
+        let mut root = i.min(self.words.len());
+        while self.next[root] != root {
+            root = self.next[root];
+        }
+        let mut at = i.min(self.words.len());
+        while self.next[at] != root {
+            let up = self.next[at];
+            self.next[at] = root;
+            at = up;
+        }
+        root
+    }
+
+    /// The unused words with base in [lo, hi], in index order.
+    fn unused_in(&mut self, lo: f32, hi: f32) -> Vec<usize> {
+        let r = self.range(lo, hi);
+        let mut out = Vec::new();
+        let mut i = self.unused_from(r.start);
+        while i < r.end {
+            out.push(i);
+            i = self.unused_from(i + 1);
+        }
+        out
+    }
+
+    /// Marks word `i` used.
+    fn take(&mut self, i: usize) {
+        if !self.used[i] {
+            self.used[i] = true;
+            self.left -= 1;
+            self.next[i] = i + 1;
+        }
     }
 }
 
@@ -328,31 +383,22 @@ impl Growing {
 
 fn build_blocks(mut ws: Vec<Word>, rot: u8, out: &mut Vec<Block>) {
     ws.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.u0.total_cmp(&b.u0)));
-    let n = ws.len();
-    let mut pool = Pool {
-        words: ws,
-        used: vec![false; n],
-        left: n,
-    };
-    let mut first = 0usize;
+    let mut pool = Pool::new(ws);
     while pool.left > 0 {
-        while first < n && pool.used[first] {
-            first += 1;
-        }
-        if first >= n {
+        let first = pool.unused_from(0);
+        if first >= pool.words.len() {
             break;
         }
         // Seed: the leftmost word among the top lines (avoids starting on a superscript).
         let top_base = pool.words[first].base;
         let mut seed = first;
         let window = SEED_WINDOW;
-        for i in pool.range(top_base, top_base + window) {
-            if !pool.used[i] && pool.words[i].u0 < pool.words[seed].u0 {
+        for i in pool.unused_in(top_base, top_base + window) {
+            if pool.words[i].u0 < pool.words[seed].u0 {
                 seed = i;
             }
         }
-        pool.used[seed] = true;
-        pool.left -= 1;
+        pool.take(seed);
         let w0 = pool.words[seed].clone();
         let fs = w0.size;
         let col1 = COL_SPACING1 * fs;
@@ -368,70 +414,49 @@ fn build_blocks(mut ws: Vec<Word>, rot: u8, out: &mut Vec<Block>) {
         };
         loop {
             let mut found = false;
-            // Lines just above.
-            let mut take: Vec<usize> = Vec::new();
-            for i in pool.range(g.min_base - line_sp, g.min_base) {
+            // One pass over the unused words from a line spacing above the block to one
+            // below it (the widest of the bands) takes the words of the lines just above
+            // and just below that overlap it, and those on its own lines near it. A word
+            // taken widens the block at once for the words after it: whether a word
+            // belongs only grows with the block, so the block that comes out is the
+            // same as when every pass tests against the block it started with, in far
+            // fewer passes (a line of dot leaders joins in one pass, not one per dot).
+            for i in pool.unused_in(g.min_base - line_sp, g.max_base + line_sp) {
                 let w = &pool.words[i];
-                if !pool.used[i]
-                    && w.base < g.min_base
-                    && w.u0 < g.u1
-                    && w.u1 > g.u0
-                    && (w.size - fs).abs() < BLOCK_SIZE_DELTA1 * fs
-                {
-                    take.push(i);
-                }
-            }
-            // Lines just below.
-            for i in pool.range(g.max_base, g.max_base + line_sp) {
-                let w = &pool.words[i];
-                if !pool.used[i]
-                    && w.base > g.max_base
-                    && w.u0 < g.u1
-                    && w.u1 > g.u0
-                    && (w.size - fs).abs() < BLOCK_SIZE_DELTA1 * fs
-                {
-                    take.push(i);
-                }
-            }
-            // Words on the block's lines, near it.
-            for i in pool.range(g.min_base - intra, g.max_base + intra) {
-                let w = &pool.words[i];
-                if !pool.used[i]
+                let overlaps = w.u0 < g.u1 && w.u1 > g.u0;
+                let above_or_below = (w.base < g.min_base || w.base > g.max_base)
+                    && overlaps
+                    && (w.size - fs).abs() < BLOCK_SIZE_DELTA1 * fs;
+                let near = w.base >= g.min_base - intra
+                    && w.base <= g.max_base + intra
                     && w.u0 < g.u1 + col1
                     && w.u1 > g.u0 - col1
-                    && (w.size - fs).abs() < BLOCK_SIZE_DELTA2 * fs
-                {
-                    take.push(i);
+                    && (w.size - fs).abs() < BLOCK_SIZE_DELTA2 * fs;
+                if above_or_below || near {
+                    let w = w.clone();
+                    pool.take(i);
+                    g.add(w);
+                    found = true;
                 }
-            }
-            take.sort_unstable();
-            take.dedup();
-            for &i in &take {
-                pool.used[i] = true;
-                pool.left -= 1;
-                found = true;
-                let w = pool.words[i].clone();
-                g.add(w);
             }
             if !found {
                 // Outlying words at the sides: at most three per side.
                 for side in 0..2 {
                     let mut cand: Vec<usize> = Vec::new();
-                    for i in pool.range(g.min_base - intra, g.max_base + intra) {
+                    for i in pool.unused_in(g.min_base - intra, g.max_base + intra) {
                         let w = &pool.words[i];
                         let near = if side == 0 {
                             w.u1 <= g.u0 && w.u1 > g.u0 - col2
                         } else {
                             w.u0 >= g.u1 && w.u0 < g.u1 + col2
                         };
-                        if !pool.used[i] && near && (w.size - fs).abs() < BLOCK_SIZE_DELTA3 * fs {
+                        if near && (w.size - fs).abs() < BLOCK_SIZE_DELTA3 * fs {
                             cand.push(i);
                         }
                     }
                     if !cand.is_empty() && cand.len() <= 3 {
                         for i in cand {
-                            pool.used[i] = true;
-                            pool.left -= 1;
+                            pool.take(i);
                             let w = pool.words[i].clone();
                             g.add(w);
                         }
@@ -480,27 +505,22 @@ fn finish_block(g: Growing, rot: u8, fs: f32) -> Block {
             words[seed].base + INTRA_LINE * lfs,
         );
         let mut line = vec![words[seed].clone()];
-        // Chain words to the right while the gap stays under a word space.
-        loop {
+        // Chain words to the right while the gap stays under a word space: each step
+        // takes the leftmost unused word of the seed's baseline band, so the band's
+        // words are visited once, sorted by position (ties in index order).
+        let a = words.partition_point(|w| w.base < lo);
+        let b = a + words[a..].partition_point(|w| w.base <= hi);
+        let mut band: Vec<usize> = (a..b).filter(|&i| !used[i]).collect();
+        band.sort_by(|&x, &y| words[x].u0.total_cmp(&words[y].u0).then(x.cmp(&y)));
+        for i in band {
             let last_u1 = line.last().map_or(0.0, |w| w.u1);
-            let a = words.partition_point(|w| w.base < lo);
-            let mut best: Option<usize> = None;
-            for i in a..words.len() {
-                if words[i].base > hi {
-                    break;
-                }
-                if !used[i] && best.is_none_or(|b| words[i].u0 < words[b].u0) {
-                    best = Some(i);
-                }
-            }
-            let Some(b) = best else { break };
-            let delta = words[b].u0 - last_u1;
+            let delta = words[i].u0 - last_u1;
             if delta < MIN_CHAR_SPACING * lfs || delta >= MAX_WORD_SPACING * lfs {
                 break;
             }
-            used[b] = true;
+            used[i] = true;
             left -= 1;
-            line.push(words[b].clone());
+            line.push(words[i].clone());
         }
         lines.push(line);
     }
@@ -586,12 +606,10 @@ pub(crate) fn reading_order(boxes: &[[f32; 4]], sizes: &[f32]) -> Vec<usize> {
     let bx: Vec<[f32; 4]> = pos.iter().map(|&i| boxes[i]).collect();
     let fs: Vec<f32> = pos.iter().map(|&i| sizes[i]).collect();
     let (ex, _) = extended_boxes(&bx, &fs);
-    let overlap_x = |a: &[f32; 4], b: &[f32; 4]| {
-        (a[0] <= b[0] && b[0] <= a[2]) || (b[0] <= a[0] && a[0] <= b[2])
-    };
-    let rule1 = |a: usize, b: usize| -> bool { overlap_x(&ex[a], &ex[b]) && ex[a][1] < ex[b][1] };
+    let rule1 = |a: usize, b: usize| -> bool { above(&ex[a], &ex[b]) };
     let rule2 = |a: usize, b: usize| -> bool { ex[a][2] <= ex[b][0] };
     let big = n > 600;
+    let between = (!big).then(|| Between::new(&ex));
     // Is q before p?
     let before = |q: usize, p: usize| -> bool {
         if rule1(q, p) {
@@ -600,11 +618,8 @@ pub(crate) fn reading_order(boxes: &[[f32; 4]], sizes: &[f32]) -> Vec<usize> {
         if !rule2(q, p) {
             return false;
         }
-        if big {
-            return true;
-        }
         // Unless some block lies between: p above it, it above q.
-        !(0..n).any(|c| c != q && c != p && rule1(p, c) && rule1(c, q))
+        between.as_ref().is_none_or(|b| !b.any(q, p))
     };
     let mut visited = vec![false; n];
     let mut order: Vec<usize> = Vec::with_capacity(n);
@@ -633,6 +648,54 @@ pub(crate) fn reading_order(boxes: &[[f32; 4]], sizes: &[f32]) -> Vec<usize> {
         }
     }
     order.into_iter().map(|i| pos[i]).collect()
+}
+
+/// Breuel's rule 1 on extended boxes: `a` lies above `b` and they overlap horizontally.
+fn above(a: &[f32; 4], b: &[f32; 4]) -> bool {
+    let overlap_x = (a[0] <= b[0] && b[0] <= a[2]) || (b[0] <= a[0] && a[0] <= b[2]);
+    overlap_x && a[1] < b[1]
+}
+
+/// Rule 1 as bit sets, for the test "some block lies between p and q" (p above it, it
+/// above q): a word-wise AND of two sets instead of a scan over every block keeps pages
+/// of many blocks (tables of contents, forms) from going cubic.
+struct Between {
+    /// Words of 64 bits per set.
+    words: usize,
+    /// Row `p`: the blocks `c` with `above(p, c)`.
+    below: Vec<u64>,
+    /// Row `q`: the blocks `c` with `above(c, q)`.
+    above: Vec<u64>,
+}
+
+impl Between {
+    fn new(ex: &[[f32; 4]]) -> Between {
+        let n = ex.len();
+        let words = n.div_ceil(64);
+        let mut below = vec![0u64; n * words];
+        let mut above_of = vec![0u64; n * words];
+        for a in 0..n {
+            for c in 0..n {
+                if above(&ex[a], &ex[c]) {
+                    below[a * words + c / 64] |= 1 << (c % 64);
+                    above_of[c * words + a / 64] |= 1 << (a % 64);
+                }
+            }
+        }
+        Between {
+            words,
+            below,
+            above: above_of,
+        }
+    }
+
+    /// Whether some block lies between `p` (above) and `q` (below). Neither set holds
+    /// `p` or `q` itself: `above(x, x)` never holds.
+    fn any(&self, q: usize, p: usize) -> bool {
+        let w = self.words;
+        let (bp, aq) = (&self.below[p * w..][..w], &self.above[q * w..][..w]);
+        bp.iter().zip(aq).any(|(x, y)| x & y != 0)
+    }
 }
 
 fn overlaps_y(a: &[f32; 4], b: &[f32; 4]) -> bool {
@@ -806,5 +869,225 @@ mod tests {
             block(320.0, 260.0, 550.0, 400.0), // 4 right bottom
         ];
         assert_eq!(order(&b), vec![0, 1, 2, 3, 4]);
+    }
+
+    /// A small deterministic generator (xorshift), for reproducible random pages.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    fn word(id: usize, u0: f32, width: f32, base: f32, size: f32) -> Word {
+        Word {
+            u0,
+            u1: u0 + width,
+            top: base - size,
+            bottom: base + 0.2 * size,
+            base,
+            size,
+            rot: 0,
+            font: 0,
+            text: format!("w{id}"),
+            nchars: 2,
+        }
+    }
+
+    /// A page of lines of words at random gaps (some wide enough to part columns),
+    /// with runs of dot leaders and a few words in other sizes.
+    fn random_page(rng: &mut Rng) -> Vec<Word> {
+        let mut ws = Vec::new();
+        let mut base = 60.0;
+        for _ in 0..(20.0 + 40.0 * rng.next()) as usize {
+            base += 8.0 + 10.0 * rng.next();
+            let size = if rng.next() < 0.15 {
+                7.0 + 8.0 * rng.next()
+            } else {
+                10.0
+            };
+            let mut u = 40.0 + 60.0 * rng.next();
+            while u < 560.0 {
+                let id = ws.len();
+                if rng.next() < 0.1 {
+                    // Dot leaders: many narrow words.
+                    for _ in 0..(5.0 + 30.0 * rng.next()) as usize {
+                        ws.push(word(ws.len(), u, 1.5, base, size));
+                        u += 4.5;
+                    }
+                } else {
+                    let w = 10.0 + 50.0 * rng.next();
+                    let jitter = if rng.next() < 0.1 {
+                        3.0 * rng.next()
+                    } else {
+                        0.0
+                    };
+                    ws.push(word(id, u, w, base + jitter, size));
+                    u += w;
+                }
+                u += if rng.next() < 0.15 {
+                    10.0 + 40.0 * rng.next()
+                } else {
+                    2.5
+                };
+            }
+        }
+        ws
+    }
+
+    /// Blocks grown the plain way: every pass tests each unused word against the block
+    /// as it was when the pass began (the words of each block, sorted).
+    fn blocks_by_passes(mut ws: Vec<Word>) -> Vec<Vec<String>> {
+        ws.sort_by(|a, b| a.base.total_cmp(&b.base).then(a.u0.total_cmp(&b.u0)));
+        let n = ws.len();
+        let mut used = vec![false; n];
+        let band = |w: &Word, lo: f32, hi: f32| w.base >= lo && w.base <= hi;
+        let mut out = Vec::new();
+        while let Some(first) = (0..n).find(|&i| !used[i]) {
+            let top = ws[first].base;
+            let mut seed = first;
+            for i in 0..n {
+                if !used[i] && band(&ws[i], top, top + SEED_WINDOW) && ws[i].u0 < ws[seed].u0 {
+                    seed = i;
+                }
+            }
+            used[seed] = true;
+            let fs = ws[seed].size;
+            let (col1, col2) = (COL_SPACING1 * fs, COL_SPACING2 * fs);
+            let (line_sp, intra) = (LINE_SPACING * fs, INTRA_LINE * fs);
+            let (mut u0, mut u1) = (ws[seed].u0, ws[seed].u1);
+            let (mut lo, mut hi) = (ws[seed].base, ws[seed].base);
+            let mut members = vec![seed];
+            loop {
+                let mut take = Vec::new();
+                for (i, w) in ws.iter().enumerate() {
+                    let overlaps = w.u0 < u1 && w.u1 > u0;
+                    let size1 = (w.size - fs).abs() < BLOCK_SIZE_DELTA1 * fs;
+                    let above = band(w, lo - line_sp, lo) && w.base < lo && overlaps && size1;
+                    let below = band(w, hi, hi + line_sp) && w.base > hi && overlaps && size1;
+                    let near = band(w, lo - intra, hi + intra)
+                        && w.u0 < u1 + col1
+                        && w.u1 > u0 - col1
+                        && (w.size - fs).abs() < BLOCK_SIZE_DELTA2 * fs;
+                    if !used[i] && (above || below || near) {
+                        take.push(i);
+                    }
+                }
+                let mut found = !take.is_empty();
+                let add = |i: usize, ext: &mut [f32; 4]| {
+                    *ext = [
+                        ext[0].min(ws[i].u0),
+                        ext[1].max(ws[i].u1),
+                        ext[2].min(ws[i].base),
+                        ext[3].max(ws[i].base),
+                    ];
+                };
+                let mut ext = [u0, u1, lo, hi];
+                for i in take {
+                    used[i] = true;
+                    members.push(i);
+                    add(i, &mut ext);
+                }
+                [u0, u1, lo, hi] = ext;
+                if !found {
+                    for side in 0..2 {
+                        let (a, b) = (u0, u1);
+                        let cand: Vec<usize> = (0..n)
+                            .filter(|&i| {
+                                let w = &ws[i];
+                                let near = if side == 0 {
+                                    w.u1 <= a && w.u1 > a - col2
+                                } else {
+                                    w.u0 >= b && w.u0 < b + col2
+                                };
+                                !used[i]
+                                    && band(w, lo - intra, hi + intra)
+                                    && near
+                                    && (w.size - fs).abs() < BLOCK_SIZE_DELTA3 * fs
+                            })
+                            .collect();
+                        if !cand.is_empty() && cand.len() <= 3 {
+                            let mut ext = [u0, u1, lo, hi];
+                            for i in cand {
+                                used[i] = true;
+                                members.push(i);
+                                add(i, &mut ext);
+                            }
+                            [u0, u1, lo, hi] = ext;
+                            found = true;
+                        }
+                    }
+                }
+                if !found {
+                    break;
+                }
+            }
+            let mut texts: Vec<String> = members.iter().map(|&i| ws[i].text.clone()).collect();
+            texts.sort();
+            out.push(texts);
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_grown_at_once_are_the_blocks_grown_by_passes() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..40 {
+            let ws = random_page(&mut rng);
+            let mut blocks = Vec::new();
+            build_blocks(ws.clone(), 0, &mut blocks);
+            let got: Vec<Vec<String>> = blocks
+                .iter()
+                .map(|b| {
+                    let mut t: Vec<String> = b
+                        .lines
+                        .iter()
+                        .flat_map(|l| l.words.iter().map(|(w, _)| w.text.clone()))
+                        .collect();
+                    t.sort();
+                    t
+                })
+                .collect();
+            let want = blocks_by_passes(ws);
+            assert!(want.len() > 5, "the random page should make several blocks");
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn between_sets_answer_as_a_scan_over_the_blocks() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..10 {
+            let ex: Vec<[f32; 4]> = (0..150)
+                .map(|_| {
+                    let (x, y) = (500.0 * rng.next(), 700.0 * rng.next());
+                    [
+                        x,
+                        y,
+                        x + 5.0 + 200.0 * rng.next(),
+                        y + 5.0 + 30.0 * rng.next(),
+                    ]
+                })
+                .collect();
+            let sets = Between::new(&ex);
+            let mut hits = 0;
+            for p in 0..ex.len() {
+                for q in 0..ex.len() {
+                    let scan = (0..ex.len()).any(|c| {
+                        c != q && c != p && above(&ex[p], &ex[c]) && above(&ex[c], &ex[q])
+                    });
+                    assert_eq!(sets.any(q, p), scan, "p {p} q {q}");
+                    hits += usize::from(scan);
+                }
+            }
+            assert!(
+                hits > 100,
+                "the random boxes should have blocks between others"
+            );
+        }
     }
 }
