@@ -10,6 +10,10 @@ use crate::codec::Encoding;
 use crate::model::{JobStatus, Priority, Requirements, Source, Stage};
 use crate::time::now_ms;
 
+/// Life of a staged value (a result written before the script that moves it into place
+/// runs): only a script that never runs leaves one behind.
+const STAGED_TTL_MS: u64 = 60_000;
+
 /// The immutable part of a job, stored once at creation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobSpec {
@@ -118,6 +122,12 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
+    /// A fresh staging key of the job (see [`crate::keys::Keys::job_staged`]).
+    fn staged_key(&self, job_id: &str) -> String {
+        self.keys
+            .job_staged(job_id, &uuid::Uuid::new_v4().simple().to_string())
+    }
+
     /// Create a job unless its id exists; registers its deadline and index entry.
     pub async fn create_job(&self, spec: &JobSpec) -> Result<CreateOutcome, StoreError> {
         let blob = Encoding::MsgPack
@@ -188,18 +198,29 @@ impl Store {
         encoded: &[u8],
     ) -> Result<CommitOutcome, StoreError> {
         let mut c = self.conn().await?;
-        let (code, done): (i64, i64) = self
-            .scripts
-            .commit_result
-            .key(self.keys.job(job_id))
-            .key(self.keys.job_open(job_id))
-            .key(self.keys.job_outputs(job_id))
-            .arg(task_id)
-            .arg(stage_index)
+        // The result goes in with a plain SET and the script renames it into place:
+        // see commit_result.lua.
+        let staged = self.staged_key(job_id);
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(&staged)
             .arg(encoded)
-            .arg(now_ms())
-            .invoke_async(&mut c)
-            .await?;
+            .arg("PX")
+            .arg(STAGED_TTL_MS)
+            .ignore()
+            .invoke_script(
+                self.scripts
+                    .commit_result
+                    .key(self.keys.job(job_id))
+                    .key(self.keys.job_open(job_id))
+                    .key(self.keys.job_outputs(job_id))
+                    .key(&staged)
+                    .key(self.keys.job_output(job_id, task_id))
+                    .arg(task_id)
+                    .arg(stage_index)
+                    .arg(now_ms()),
+            );
+        let ((code, done),): ((i64, i64),) = self.query_scripted(&mut c, &pipe).await?;
         let stage_done = done == 1;
         Ok(match code {
             1 => CommitOutcome::Committed { stage_done },
@@ -211,22 +232,50 @@ impl Store {
         })
     }
 
-    /// Every committed result of a job: task id → encoded stage result.
-    pub async fn outputs(&self, job_id: &str) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-        let mut c = self.conn().await?;
-        Ok(c.hgetall(self.keys.job_outputs(job_id)).await?)
-    }
-
-    /// A job's state, committed results and open task count, in one round trip.
+    /// A job's state, committed results and open task count: the state, the commit
+    /// record and the open count in one round trip, the results in a second.
     pub async fn job_snapshot(&self, job_id: &str) -> Result<Option<JobSnapshot>, StoreError> {
         let mut c = self.conn().await?;
-        let (h, outputs, open): (Fields, Fields, u64) = redis::pipe()
+        let (h, record, open): (Fields, Fields, u64) = redis::pipe()
             .hgetall(self.keys.job(job_id))
             .hgetall(self.keys.job_outputs(job_id))
             .scard(self.keys.job_open(job_id))
             .query_async(&mut c)
             .await?;
-        Ok(parse_state(job_id, h)?.map(|state| JobSnapshot {
+        let Some(state) = parse_state(job_id, h)? else {
+            return Ok(None);
+        };
+        // A record holds the stage index; a job committed by an older coordinator holds
+        // the encoded result itself.
+        let is_index =
+            |v: &[u8]| !v.is_empty() && v.len() <= 10 && v.iter().all(u8::is_ascii_digit);
+        let mut outputs: HashMap<String, Vec<u8>> = HashMap::with_capacity(record.len());
+        let mut stored: Vec<String> = Vec::new();
+        for (task, v) in record {
+            if is_index(&v) {
+                stored.push(task);
+            } else {
+                outputs.insert(task, v);
+            }
+        }
+        if !stored.is_empty() {
+            let keys: Vec<String> = stored
+                .iter()
+                .map(|t| self.keys.job_output(job_id, t))
+                .collect();
+            let blobs: Vec<Option<Vec<u8>>> =
+                redis::cmd("MGET").arg(&keys).query_async(&mut c).await?;
+            for (task, blob) in stored.into_iter().zip(blobs) {
+                match blob {
+                    Some(b) => {
+                        outputs.insert(task, b);
+                    }
+                    // Only a job that ended between the two reads loses them.
+                    None => tracing::debug!(%job_id, %task, "committed output gone"),
+                }
+            }
+        }
+        Ok(Some(JobSnapshot {
             state,
             outputs,
             open,
@@ -249,23 +298,32 @@ impl Store {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut c = self.conn().await?;
+        // The document goes in with a plain SET (a minute to live, should the script
+        // never run) and the script renames it into place: see finish_job.lua.
+        let staged = self.staged_key(job_id);
         let mut pipe = redis::pipe();
-        pipe.invoke_script(
-            self.scripts
-                .finish_job
-                .key(self.keys.job(job_id))
-                .key(self.keys.job_result(job_id))
-                .key(self.keys.job_outputs(job_id))
-                .key(self.keys.job_open(job_id))
-                .key(self.keys.job_attempts(job_id))
-                .arg(status.as_str())
-                .arg(encoded_result)
-                .arg(ttl_ms)
-                .arg(now_ms())
-                .arg(error.unwrap_or("")),
-        )
-        .zrem(self.keys.deadlines(), job_id)
-        .ignore();
+        pipe.cmd("SET")
+            .arg(&staged)
+            .arg(encoded_result)
+            .arg("PX")
+            .arg(STAGED_TTL_MS)
+            .ignore()
+            .invoke_script(
+                self.scripts
+                    .finish_job
+                    .key(self.keys.job(job_id))
+                    .key(self.keys.job_result(job_id))
+                    .key(self.keys.job_outputs(job_id))
+                    .key(self.keys.job_open(job_id))
+                    .key(self.keys.job_attempts(job_id))
+                    .key(&staged)
+                    .arg(status.as_str())
+                    .arg(ttl_ms)
+                    .arg(now_ms())
+                    .arg(error.unwrap_or("")),
+            )
+            .zrem(self.keys.deadlines(), job_id)
+            .ignore();
         let (code,): (i64,) = self.query_scripted(&mut c, &pipe).await?;
         Ok(code == 1)
     }
