@@ -60,8 +60,19 @@ pub(crate) async fn submit_file(
     input: &str,
     reply_to: String,
 ) -> anyhow::Result<()> {
-    use daa_shared::codec::Encoding;
     let source = crate::cmd::submit::source_for(cfg, js, input).await?;
+    submit_source(cfg, js, source, reply_to).await
+}
+
+/// Submit a job for `source` (a document already inline or in the Object Store) with
+/// default requirements whose result goes to `reply_to`; waits for the PubAck.
+pub(crate) async fn submit_source(
+    cfg: &Config,
+    js: &async_nats::jetstream::Context,
+    source: daa_shared::model::Source,
+    reply_to: String,
+) -> anyhow::Result<()> {
+    use daa_shared::codec::Encoding;
     let job_id = uuid::Uuid::now_v7().to_string();
     let job = daa_shared::model::Job {
         v: daa_shared::model::SCHEMA_VERSION,

@@ -7,13 +7,18 @@
 //! sizes from round to round. The sizes are thus measured side by side in time, so a
 //! machine that slows down or speeds up over the run (noisy neighbours, other builds)
 //! skews them alike, and each round gives a paired ratio.
+//!
+//! The document is uploaded to the Object Store once, before the rounds, and every job
+//! refers to it (`source: object`), as a client that stores its documents first does:
+//! a job's time runs from its submission to its reply, which is the fleet's work. The
+//! upload's time is printed apart (it does not depend on the number of workers).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use daa_shared::config::Config;
-use daa_shared::model::{AgentKind, JobStatus, ResultDocument};
+use daa_shared::model::{AgentKind, JobStatus, ResultDocument, Source};
 use daa_shared::store::{worker_state, Store};
 use futures::StreamExt;
 
@@ -85,6 +90,16 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
         .map(|a| a.instance)
         .collect();
     instances.sort();
+    let uploaded = Instant::now();
+    let source = crate::cmd::submit::source_for(cfg, &js, &input).await?;
+    println!(
+        "  document uploaded once in {:.1} ms ({}); every job refers to it",
+        uploaded.elapsed().as_secs_f64() * 1e3,
+        match &source {
+            Source::Object { bucket, .. } => format!("Object Store bucket {bucket}"),
+            _ => "small enough to travel inline in each job".to_owned(),
+        }
+    );
     let mut series: Vec<Series> = (0..max).map(|_| Series::default()).collect();
     let mut paused = vec![false; instances.len()];
     for round in 0..=args.repeat.max(1) {
@@ -101,7 +116,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
                     paused[i] = pause;
                 }
             }
-            let (secs, doc) = one_job(cfg, &client, &js, &input).await?;
+            let (secs, doc) = one_job(cfg, &client, &js, &source).await?;
             anyhow::ensure!(
                 doc.status == JobStatus::Completed,
                 "job ended {}: {:?}",
@@ -210,12 +225,12 @@ async fn one_job(
     cfg: &Config,
     client: &async_nats::Client,
     js: &async_nats::jetstream::Context,
-    input: &str,
+    source: &Source,
 ) -> anyhow::Result<(f64, ResultDocument)> {
     let inbox = client.new_inbox();
     let mut sub = client.subscribe(inbox.clone()).await?;
     let started = Instant::now();
-    super::submit_file(cfg, js, input, inbox).await?;
+    super::submit_source(cfg, js, source.clone(), inbox).await?;
     let msg = tokio::time::timeout(Duration::from_secs(600), sub.next())
         .await
         .context("no result within 600 s")?
