@@ -32,7 +32,7 @@ use lopdf::xref::XrefEntry;
 use lopdf::{Document, Object, ObjectId, ObjectStream, Stream};
 
 use crate::decode::{self, Budget};
-use crate::{meta, pages, Limits};
+use crate::{meta, pages, rawfile, Limits};
 
 /// Object streams kept packed during a lazy load, by object number.
 #[derive(Default)]
@@ -122,16 +122,21 @@ impl Stash {
 /// Unpacks object streams of `doc` until everything pages `first..=last` need is loaded.
 /// `Err` says why the document cannot be completed this way (the caller falls back to a
 /// full load, which has its own recovery and error reporting).
+///
+/// `raw` is the file (from its header on) when `doc` came from [`rawfile::open`]: its
+/// top-level objects are then read from it when needed, as packed ones are unpacked.
 pub(crate) fn complete(
     doc: &mut Document,
     stash: &mut Stash,
     first: u32,
     last: u32,
     limits: &Limits,
+    raw: Option<&[u8]>,
 ) -> Result<(), String> {
     let mut c = Completer {
         doc,
         stash,
+        raw,
         budget: Budget::new(limits.max_total_decompressed_bytes, limits.max_stream_bytes),
         limits,
         base_objects: 0,
@@ -186,6 +191,8 @@ pub(crate) fn complete(
 struct Completer<'a> {
     doc: &'a mut Document,
     stash: &'a mut Stash,
+    /// The file, when its top-level objects are read on demand too.
+    raw: Option<&'a [u8]>,
     budget: Budget,
     limits: &'a Limits,
     base_objects: usize,
@@ -201,8 +208,12 @@ impl Completer<'_> {
         if self.doc.objects.contains_key(&id) {
             return Ok(());
         }
-        let container = match self.doc.reference_table.get(id.0) {
-            Some(XrefEntry::Compressed { container, .. }) => *container,
+        let container = match (self.doc.reference_table.get(id.0), self.raw) {
+            (Some(XrefEntry::Compressed { container, .. }), _) => *container,
+            (Some(XrefEntry::Normal { offset, .. }), Some(file)) => {
+                let obj = self.read_top_level(file, *offset as usize, id)?;
+                return self.insert(id, obj);
+            }
             // Free, missing or at an offset lopdf could not read: a dangling reference,
             // which the extraction treats as null, as after a full load.
             _ => return Ok(()),
@@ -211,19 +222,46 @@ impl Completer<'_> {
         let Some(opened) = self.stash.opened.get(&container) else {
             return Ok(());
         };
-        if let Some(obj) = opened.parse(id.0, self.limits.max_stream_bytes) {
+        match opened.parse(id.0, self.limits.max_stream_bytes) {
             // Members of an object stream have generation 0; the id asked for is what the
             // cross-reference table names.
-            self.doc.objects.insert(id, obj);
-            self.stash.unpacked += 1;
-            if self.base_objects + self.stash.unpacked > self.limits.max_objects {
-                return Err(format!(
-                    "the document has more than {} objects (max_objects)",
-                    self.limits.max_objects
-                ));
-            }
+            Some(obj) => self.insert(id, obj),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds a loaded object, counted against `max_objects`.
+    fn insert(&mut self, id: ObjectId, obj: Object) -> Result<(), String> {
+        self.doc.objects.insert(id, obj);
+        self.stash.unpacked += 1;
+        if self.base_objects + self.stash.unpacked > self.limits.max_objects {
+            return Err(format!(
+                "the document has more than {} objects (max_objects)",
+                self.limits.max_objects
+            ));
         }
         Ok(())
+    }
+
+    /// Reads top-level object `id` at `offset` of `file`; an indirect `/Length` is read
+    /// the same way. A table that does not lead to the object ends the lazy load.
+    fn read_top_level(&self, file: &[u8], offset: usize, id: ObjectId) -> Result<Object, String> {
+        let table = &self.doc.reference_table;
+        let mut length = |r: ObjectId| -> Option<usize> {
+            match table.get(r.0) {
+                Some(XrefEntry::Normal { offset, .. }) => {
+                    let n = rawfile::read(file, *offset as usize, r, &mut |_| None)?;
+                    usize::try_from(n.as_i64().ok()?).ok()
+                }
+                _ => None,
+            }
+        };
+        rawfile::read(file, offset, id, &mut length).ok_or_else(|| {
+            format!(
+                "object {} {} R is not where the cross-reference table says",
+                id.0, id.1
+            )
+        })
     }
 
     /// Decodes object stream `container` once (bounded like every stream) and reads its

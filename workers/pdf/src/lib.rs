@@ -70,6 +70,7 @@ mod meta;
 mod objects;
 mod page_image;
 mod pages;
+mod rawfile;
 pub mod similarity;
 mod tables;
 

@@ -17,6 +17,7 @@ use lopdf::{Document, LoadOptions, Object};
 
 use crate::decode::{self, Budget};
 use crate::lazy::{self, Stash};
+use crate::rawfile;
 use crate::Limits;
 
 /// A loaded document and what loading it found.
@@ -269,10 +270,27 @@ pub(crate) fn load_range(
     }
 }
 
-/// The lazy load alone: `None` when it does not apply.
+/// The lazy load alone: `None` when it does not apply. A file whose cross-reference data
+/// are plain tables has its objects read one at a time (see [`rawfile`]); any other has
+/// them parsed by lopdf with its object streams kept packed.
 pub(crate) fn load_lazy(bytes: &[u8], limits: &Limits, first: u32, last: u32) -> Option<Document> {
+    if bytes.is_empty() || bytes.len() > limits.max_bytes {
+        return None;
+    }
+    if let (Some(mut doc), Some(file)) = (
+        rawfile::open(bytes, limits.max_objects),
+        rawfile::body(bytes),
+    ) {
+        let mut stash = Stash::default();
+        let done = catch_unwind(AssertUnwindSafe(|| {
+            lazy::complete(&mut doc, &mut stash, first, last, limits, Some(file))
+        }));
+        if matches!(done, Ok(Ok(()))) && page_tree_loaded(&doc) {
+            return Some(doc);
+        }
+    }
     lazy_with(bytes, limits, |doc, stash| {
-        lazy::complete(doc, stash, first, last, limits)
+        lazy::complete(doc, stash, first, last, limits, None)
     })
 }
 
