@@ -302,6 +302,20 @@ fn a_plain_document_updated_in_place_reads_its_newest_objects() {
     assert_eq!(whole_broken.pages.len(), 12);
     let six = part(&broken, 6, 6);
     assert_eq!(six.pages[0].text, whole_broken.pages[5].text);
+
+    // A newest section whose /Prev leads back to itself (cutting the chain): no loop,
+    // and the part reads what the full load reads.
+    let mut looped = bytes.clone();
+    let own = looped.len();
+    looped.extend_from_slice(
+        format!(
+            "xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size {} /Root {root} 0 R /Prev {own} >>\nstartxref\n{own}\n%%EOF\n",
+            doc.max_id + 1
+        )
+        .as_bytes(),
+    );
+    let six = part(&looped, 6, 6);
+    assert_eq!(six.pages[0].text, whole(&looped).pages[5].text);
 }
 
 /// The shared corpus beside the repository (`DAA_CORPUS` overrides), when present: every
