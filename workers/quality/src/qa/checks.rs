@@ -50,10 +50,24 @@ fn quote(s: &str) -> String {
 /// `char::is_whitespace`). A document's text is megabytes and several checks count it:
 /// ASCII text is counted by bytes, without decoding.
 fn non_ws(s: &str) -> usize {
-    if s.is_ascii() {
-        return s.bytes().filter(|b| !is_ascii_ws(*b)).count();
+    // Runs of ASCII are counted bytewise (vectorized); only the characters outside
+    // ASCII are decoded. A text with one typographic quote used to go char by char.
+    let b = s.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let run = b[i..]
+            .iter()
+            .position(|c| !c.is_ascii())
+            .unwrap_or(b.len() - i);
+        n += b[i..i + run].iter().filter(|c| !is_ascii_ws(**c)).count();
+        i += run;
+        if let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) {
+            n += usize::from(!c.is_whitespace());
+            i += c.len_utf8();
+        }
     }
-    s.chars().filter(|c| !c.is_whitespace()).count()
+    n
 }
 
 /// The ASCII characters `char::is_whitespace` accepts (tab through carriage return,
@@ -68,6 +82,11 @@ fn is_ascii_ws(b: u8) -> bool {
 /// character); only when the bytes differ are the characters compared, where other
 /// Unicode whitespace may still make them equal.
 fn non_ws_difference<'a>(a: impl Iterator<Item = &'a str> + Clone, b: &str) -> Option<usize> {
+    // The usual case, answered by comparing slices: `b` is the pieces joined by form
+    // feeds, as the synthesis joins pages.
+    if joined_by_form_feeds(a.clone(), b) {
+        return None;
+    }
     let bytes = a.clone().flat_map(str::bytes).filter(|c| !is_ascii_ws(*c));
     if bytes.eq(b.bytes().filter(|c| !is_ascii_ws(*c))) {
         return None;
@@ -76,6 +95,24 @@ fn non_ws_difference<'a>(a: impl Iterator<Item = &'a str> + Clone, b: &str) -> O
         a.flat_map(str::chars).filter(|c| !c.is_whitespace()),
         b.chars().filter(|c| !c.is_whitespace()),
     )
+}
+
+/// Whether `text` is exactly the `pieces` joined by form feeds (`\f`).
+fn joined_by_form_feeds<'a>(pieces: impl Iterator<Item = &'a str>, text: &str) -> bool {
+    let mut rest = text.as_bytes();
+    for (i, piece) in pieces.enumerate() {
+        if i > 0 {
+            match rest.split_first() {
+                Some((b'\x0c', tail)) => rest = tail,
+                _ => return false,
+            }
+        }
+        match rest.strip_prefix(piece.as_bytes()) {
+            Some(tail) => rest = tail,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// A text indexed by characters (offsets in the model are characters, not bytes).
@@ -540,6 +577,37 @@ mod tests {
         assert_eq!(non_ws("a\u{b}b\u{c}c \t\r\nd"), 4);
         assert_eq!(non_ws("é\u{a0}f\u{3000}g"), 3);
         assert_eq!(non_ws(""), 0);
+        // Long ASCII runs between other characters count as the characters do.
+        let mixed = "plain text, “quoted”\u{2028}more\u{85}x\u{a0} end\u{3000}é".repeat(50);
+        let by_chars = mixed.chars().filter(|c| !c.is_whitespace()).count();
+        assert_eq!(non_ws(&mixed), by_chars);
+    }
+
+    #[test]
+    fn text_joined_from_its_pages_is_recognised_exactly() {
+        let pages = ["one\ntwo", "", "thrée"];
+        assert!(joined_by_form_feeds(
+            pages.iter().copied(),
+            "one\ntwo\x0c\x0cthrée"
+        ));
+        assert!(!joined_by_form_feeds(
+            pages.iter().copied(),
+            "one\ntwo\x0c\x0cthrée "
+        ));
+        assert!(!joined_by_form_feeds(
+            pages.iter().copied(),
+            "one\ntwo\n\x0cthrée"
+        ));
+        assert!(!joined_by_form_feeds(
+            pages.iter().copied(),
+            "one\ntwo\x0cthrée"
+        ));
+        assert!(joined_by_form_feeds(std::iter::empty(), ""));
+        // Not joined that way, yet equal without whitespace: the slow comparison says so.
+        assert_eq!(
+            non_ws_difference(pages.iter().copied(), "one two\nthrée"),
+            None
+        );
     }
 
     #[test]
