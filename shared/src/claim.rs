@@ -20,6 +20,9 @@ const HEADROOM: usize = 64 * 1024;
 /// The largest object chunk written: a bound on the memory one chunk holds in the
 /// server, the writer and each reader, whatever `max_payload` allows.
 const MAX_CHUNK: usize = 4 * 1024 * 1024;
+/// Objects of up to this many chunks are read by direct gets (one round trip per chunk);
+/// more (small chunks written by other clients) go through the object store's reader.
+const MAX_DIRECT_CHUNKS: usize = 64;
 
 /// What went wrong storing or fetching a claim-checked payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -158,12 +161,12 @@ pub async fn reply_document(
 /// The bytes of object `key` in `bucket`, refused (before reading) when larger than
 /// `max_bytes`, checked against the size and SHA-256 digest the object's metadata names.
 ///
-/// An object of one chunk (every document up to the chunk size: the writers here use
-/// chunks as large as the server takes) is read with two direct gets, of its metadata
-/// and of its chunk: two round trips, where the object store's reader sets up an
-/// ordered consumer to stream the chunks (about 5 ms for a few megabytes, up to 20
-/// when several workers fetch at once). Larger objects, links, and buckets without
-/// direct gets take that reader.
+/// An object is read with direct gets, of its metadata and of each chunk (the writers
+/// here use chunks as large as the server takes, 4 MiB at most: a 10 MB document is
+/// three), where the object store's reader sets up an ordered consumer to stream the
+/// chunks (about 5 ms for a few megabytes, up to 20 when several workers fetch at
+/// once). Objects of more than 64 chunks, links, and buckets without direct gets take
+/// that reader.
 pub async fn get_object(
     js: &jetstream::Context,
     bucket: &str,
@@ -204,13 +207,31 @@ pub async fn get_object(
         ));
     }
     let linked = info.options.as_ref().is_some_and(|o| o.link.is_some());
-    if info.chunks > 1 || linked {
+    if info.chunks > MAX_DIRECT_CHUNKS || linked {
         return read_object(js, bucket, key, &at, max_bytes).await;
     }
-    let data = if info.chunks == 0 {
-        Bytes::new()
-    } else {
-        last_message(&stream, format!("$O.{bucket}.C.{}", info.nuid), &at).await?
+    let chunks = format!("$O.{bucket}.C.{}", info.nuid);
+    let data = match info.chunks {
+        0 => Bytes::new(),
+        1 => last_message(&stream, chunks, &at).await?,
+        n => {
+            // The chunks in order: each direct get asks for the next message on the
+            // object's chunk subject after the previous one.
+            let mut buf = Vec::with_capacity(info.size);
+            let mut from = 1;
+            for _ in 0..n {
+                let m = stream
+                    .direct_get_next_for_subject(chunks.clone(), Some(from))
+                    .await
+                    .map_err(|e| fetch_err(format!("{at}: chunk after sequence {from}: {e}")))?;
+                if buf.len() + m.payload.len() > info.size {
+                    break;
+                }
+                buf.extend_from_slice(&m.payload);
+                from = m.sequence + 1;
+            }
+            Bytes::from(buf)
+        }
     };
     if data.len() != info.size {
         return Err(fetch_err(format!(

@@ -1,6 +1,6 @@
-//! Reading objects back from a real JetStream Object Store: one-chunk objects by direct
-//! gets, many-chunk objects through the store's reader, with the same bytes, limits and
-//! errors either way.
+//! Reading objects back from a real JetStream Object Store: objects of a few chunks by
+//! direct gets, many-chunk objects through the store's reader, with the same bytes,
+//! limits and errors either way.
 
 use async_nats::jetstream::object_store;
 use daa_shared::claim::{get_object, put_object, ClaimErrorKind};
@@ -38,14 +38,24 @@ async fn objects_of_one_and_of_many_chunks_read_back_whole() {
         let got = get_object(&js, BUCKET, key, usize::MAX).await.expect(key);
         assert_eq!(got.as_ref(), data.as_slice(), "{key}");
     }
+    // Several chunks of the size put_object writes (4 MiB at most): direct gets.
+    let several = bytes(9_500_000, 5);
+    put_object(&js, &client.nats, BUCKET, "several", &several)
+        .await
+        .expect("put several");
+    assert!(store.info("several").await.expect("info").chunks >= 3);
+    let got = get_object(&js, BUCKET, "several", usize::MAX)
+        .await
+        .expect("several");
+    assert_eq!(got.as_ref(), several.as_slice());
     // Many chunks (the object store's default chunk size, as other clients write).
-    let chunked = bytes(1_000_000, 3);
+    let chunked = bytes(9_000_000, 3);
     store
         .put("chunked", &mut chunked.as_slice())
         .await
         .expect("put chunked");
     let info = store.info("chunked").await.expect("info");
-    assert!(info.chunks > 1, "{} chunks", info.chunks);
+    assert!(info.chunks > 64, "{} chunks", info.chunks);
     let got = get_object(&js, BUCKET, "chunked", usize::MAX)
         .await
         .expect("chunked");
@@ -62,8 +72,8 @@ async fn objects_of_one_and_of_many_chunks_read_back_whole() {
     assert_eq!(got.as_ref(), newer.as_slice());
 
     // Limits and absence, on both paths.
-    for key in ["large", "chunked"] {
-        let err = get_object(&js, BUCKET, key, 999_999)
+    for key in ["large", "several", "chunked"] {
+        let err = get_object(&js, BUCKET, key, 1_999_999)
             .await
             .expect_err("above the limit");
         assert_eq!(err.kind(), ClaimErrorKind::TooLarge, "{key}: {err}");
