@@ -28,11 +28,11 @@ if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
   if cur == tonumber(ARGV[2]) and redis.call('SCARD', KEYS[2]) == 0 then done = 1 end
   return refuse(0, done)
 end
-if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return refuse(-3, 0) end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return refuse(-3, 0) end
 if redis.call('EXISTS', KEYS[4]) == 0 then
-  redis.call('SADD', KEYS[2], ARGV[1])
   return redis.error_reply('the staged result ' .. KEYS[4] .. ' is missing')
 end
+redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('RENAME', KEYS[4], KEYS[5])
 redis.call('PERSIST', KEYS[5])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])

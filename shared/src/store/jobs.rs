@@ -122,10 +122,20 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
-    /// A fresh staging key of the job (see [`crate::keys::Keys::job_staged`]).
-    fn staged_key(&self, job_id: &str) -> String {
-        self.keys
-            .job_staged(job_id, &uuid::Uuid::new_v4().simple().to_string())
+    /// Adds to `pipe` a plain `SET` of `value` under a fresh staging key of the job (see
+    /// [`crate::keys::Keys::job_staged`]; a minute to live, should the script that moves
+    /// it into place never run) and returns the key.
+    fn stage(&self, pipe: &mut redis::Pipeline, job_id: &str, value: &[u8]) -> String {
+        let staged = self
+            .keys
+            .job_staged(job_id, &uuid::Uuid::new_v4().simple().to_string());
+        pipe.cmd("SET")
+            .arg(&staged)
+            .arg(value)
+            .arg("PX")
+            .arg(STAGED_TTL_MS)
+            .ignore();
+        staged
     }
 
     /// Create a job unless its id exists; registers its deadline and index entry.
@@ -200,26 +210,20 @@ impl Store {
         let mut c = self.conn().await?;
         // The result goes in with a plain SET and the script renames it into place:
         // see commit_result.lua.
-        let staged = self.staged_key(job_id);
         let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(&staged)
-            .arg(encoded)
-            .arg("PX")
-            .arg(STAGED_TTL_MS)
-            .ignore()
-            .invoke_script(
-                self.scripts
-                    .commit_result
-                    .key(self.keys.job(job_id))
-                    .key(self.keys.job_open(job_id))
-                    .key(self.keys.job_outputs(job_id))
-                    .key(&staged)
-                    .key(self.keys.job_output(job_id, task_id))
-                    .arg(task_id)
-                    .arg(stage_index)
-                    .arg(now_ms()),
-            );
+        let staged = self.stage(&mut pipe, job_id, encoded);
+        pipe.invoke_script(
+            self.scripts
+                .commit_result
+                .key(self.keys.job(job_id))
+                .key(self.keys.job_open(job_id))
+                .key(self.keys.job_outputs(job_id))
+                .key(&staged)
+                .key(self.keys.job_output(job_id, task_id))
+                .arg(task_id)
+                .arg(stage_index)
+                .arg(now_ms()),
+        );
         let ((code, done),): ((i64, i64),) = self.query_scripted(&mut c, &pipe).await?;
         let stage_done = done == 1;
         Ok(match code {
@@ -298,32 +302,26 @@ impl Store {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut c = self.conn().await?;
-        // The document goes in with a plain SET (a minute to live, should the script
-        // never run) and the script renames it into place: see finish_job.lua.
-        let staged = self.staged_key(job_id);
+        // The document goes in with a plain SET and the script renames it into place:
+        // see finish_job.lua.
         let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(&staged)
-            .arg(encoded_result)
-            .arg("PX")
-            .arg(STAGED_TTL_MS)
-            .ignore()
-            .invoke_script(
-                self.scripts
-                    .finish_job
-                    .key(self.keys.job(job_id))
-                    .key(self.keys.job_result(job_id))
-                    .key(self.keys.job_outputs(job_id))
-                    .key(self.keys.job_open(job_id))
-                    .key(self.keys.job_attempts(job_id))
-                    .key(&staged)
-                    .arg(status.as_str())
-                    .arg(ttl_ms)
-                    .arg(now_ms())
-                    .arg(error.unwrap_or("")),
-            )
-            .zrem(self.keys.deadlines(), job_id)
-            .ignore();
+        let staged = self.stage(&mut pipe, job_id, encoded_result);
+        pipe.invoke_script(
+            self.scripts
+                .finish_job
+                .key(self.keys.job(job_id))
+                .key(self.keys.job_result(job_id))
+                .key(self.keys.job_outputs(job_id))
+                .key(self.keys.job_open(job_id))
+                .key(self.keys.job_attempts(job_id))
+                .key(&staged)
+                .arg(status.as_str())
+                .arg(ttl_ms)
+                .arg(now_ms())
+                .arg(error.unwrap_or("")),
+        )
+        .zrem(self.keys.deadlines(), job_id)
+        .ignore();
         let (code,): (i64,) = self.query_scripted(&mut c, &pipe).await?;
         Ok(code == 1)
     }

@@ -301,9 +301,6 @@ fn lazy_with(
     limits: &Limits,
     complete: impl FnOnce(&mut Document, &mut Stash) -> Result<(), String>,
 ) -> Option<Document> {
-    if bytes.is_empty() || bytes.len() > limits.max_bytes {
-        return None;
-    }
     let (mut doc, stash) = attempt_with(bytes, limits, false, Some(Stash::default())).ok()?;
     let mut stash = stash?;
     // Encrypted documents (even ones lopdf opened with the empty password) take the full

@@ -284,11 +284,11 @@ fn value_end(file: &[u8], start: usize) -> Option<usize> {
     if first == b'(' {
         return string_end(file, start).map(|e| e + 1);
     }
-    // A scalar or a reference: up to `endobj` (or a trailer's end), at most a line away.
+    // A scalar or a reference: up to `endobj`, at most a line away.
     let window = &file[start..file.len().min(start + 256)];
     let stop = window
         .windows(6)
-        .position(|w| w == b"endobj" || w.starts_with(b"start") || w.starts_with(b"xref"))
+        .position(|w| w == b"endobj")
         .unwrap_or(window.len());
     Some(start + stop)
 }
