@@ -138,6 +138,7 @@ impl LocalPipeline {
                         outcome,
                     }
                 })
+                .map(std::sync::Arc::new)
                 .collect();
             done.push(CompletedStage {
                 index: plan.index,

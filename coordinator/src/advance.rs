@@ -3,6 +3,7 @@
 //! restarted coordinator or a second coordinator changes nothing twice.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_nats::jetstream;
 use daa_shared::claim;
@@ -18,6 +19,7 @@ use daa_shared::time::now_ms;
 use daa_shared::trace::TraceContext;
 
 use crate::cache;
+use crate::decoded::DecodedResults;
 use crate::plan::{next_stage, validated_kind, CompletedStage, Next, PlanHints};
 use crate::publish;
 use crate::service::{CoordinatorError, Ctx};
@@ -174,13 +176,13 @@ pub(crate) async fn on_result(
         Encoding::MsgPack => payload.to_vec(),
         Encoding::Json => Encoding::MsgPack.encode(&result)?,
     };
-    commit(ctx, &result, &stored, redelivered).await
+    commit(ctx, Arc::new(result), &stored, redelivered).await
 }
 
 /// Commit a result and advance when it closed its stage.
 pub(crate) async fn commit(
     ctx: &Ctx,
-    result: &StageResult,
+    result: Arc<StageResult>,
     encoded: &[u8],
     redelivered: bool,
 ) -> Result<(), CoordinatorError> {
@@ -188,6 +190,11 @@ pub(crate) async fn commit(
         .store
         .commit_result(&result.job_id, &result.task_id, result.stage_index, encoded)
         .await?;
+    if matches!(outcome, CommitOutcome::Committed { .. }) {
+        // Exactly what Redis now holds for the task (a duplicate may differ from the
+        // first result, which stays).
+        ctx.decoded.insert(Arc::clone(&result), encoded.len());
+    }
     match outcome {
         CommitOutcome::Committed { stage_done: true } => {
             advance(ctx, &result.job_id, redelivered).await
@@ -209,14 +216,42 @@ pub(crate) async fn commit(
     }
 }
 
-/// The completed stages of a job, rebuilt from its committed results.
+/// A job's snapshot, without the results this coordinator holds decoded (they are
+/// only listed as committed; [`completed_stages`] takes them from [`Ctx::decoded`]).
+pub(crate) async fn snapshot(
+    ctx: &Ctx,
+    job_id: &str,
+) -> Result<Option<JobSnapshot>, CoordinatorError> {
+    let held = ctx.decoded.job(job_id);
+    Ok(ctx
+        .store
+        .job_snapshot_except(job_id, |task| held.contains_key(task))
+        .await?)
+}
+
+/// The completed stages of job `job_id`, rebuilt from its committed results: those in `held`
+/// (decoded earlier) as they are, the others decoded from the snapshot and added to
+/// `held`.
 pub(crate) fn completed_stages(
+    job_id: &str,
     snap: &JobSnapshot,
+    held: &DecodedResults,
 ) -> Result<Vec<CompletedStage>, CoordinatorError> {
-    let mut by_stage: BTreeMap<u32, Vec<StageResult>> = BTreeMap::new();
-    for blob in snap.outputs.values() {
-        let r: StageResult = Encoding::MsgPack.decode(blob)?;
-        by_stage.entry(r.stage_index).or_default().push(r);
+    let mut known = held.job(job_id);
+    for (task, blob) in &snap.outputs {
+        let r: Arc<StageResult> = Arc::new(Encoding::MsgPack.decode(blob)?);
+        held.insert(Arc::clone(&r), blob.len());
+        known.insert(task.clone(), r);
+    }
+    let mut by_stage: BTreeMap<u32, Vec<Arc<StageResult>>> = BTreeMap::new();
+    for task in &snap.committed {
+        // A committed output gone from Redis (the job ended meanwhile) is left out.
+        if let Some(r) = known.get(task) {
+            by_stage
+                .entry(r.stage_index)
+                .or_default()
+                .push(Arc::clone(r));
+        }
     }
     let mut done = Vec::new();
     for (index, mut results) in by_stage {
@@ -279,7 +314,7 @@ pub(crate) async fn advance(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), 
 }
 
 async fn open_next(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), CoordinatorError> {
-    let Some(snap) = ctx.store.job_snapshot(job_id).await? else {
+    let Some(snap) = snapshot(ctx, job_id).await? else {
         return Ok(());
     };
     if snap.state.status.is_terminal() {
@@ -288,7 +323,7 @@ async fn open_next(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), Coordinat
     let Some(spec) = snap.state.spec.clone() else {
         return Ok(());
     };
-    let done = completed_stages(&snap)?;
+    let done = completed_stages(job_id, &snap, &ctx.decoded)?;
     let now = now_ms();
     let hints = hints(ctx, &done).await;
     match next_stage(&spec, &done, &hints, || {
@@ -296,7 +331,12 @@ async fn open_next(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), Coordinat
         d.status = JobStatus::Running;
         d
     }) {
-        Next::Stage(plan) => {
+        Next::Stage(mut plan) => {
+            // A paged document's text is its pages joined: the tasks that carry the
+            // document send each character once (the worker runtime rebuilds the text).
+            for t in &mut plan.tasks {
+                t.input.omit_paged_text();
+            }
             let ids: Vec<String> = plan.tasks.iter().map(|t| t.task_id.clone()).collect();
             let begun = ctx
                 .store
@@ -347,6 +387,7 @@ pub(crate) async fn finish(
         .store
         .finish_job(&spec.job_id, doc.status, &encoded, ttl_ms, error.as_deref())
         .await?;
+    ctx.decoded.forget(&spec.job_id);
     if ended || again {
         tracing::info!(job_id = %spec.job_id, status = %doc.status, total_ms = doc.timings.total_ms, "job ended");
         publish::event(&ctx.js, &ctx.subjects, &spec.job_id, doc.status, error).await;
@@ -394,4 +435,112 @@ async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
         reply_stored(ctx, reply_to, spec.encoding, &doc, &blob).await?;
     }
     cache::on_finished(ctx, &spec, &doc).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use daa_shared::model::{Outcome, StageOutput, StageTask};
+    use daa_shared::store::JobState;
+
+    use super::*;
+
+    fn result(index: u32, stage: Stage, part: u32, text: &str) -> StageResult {
+        StageResult {
+            v: daa_shared::model::SCHEMA_VERSION,
+            task_id: StageTask::make_id("j", index, stage, part),
+            job_id: "j".into(),
+            stage_index: index,
+            stage,
+            agent: AgentKind::Pdf,
+            instance: "w".into(),
+            duration_ms: 1,
+            queue_ms: 0,
+            outcome: Outcome::Ok(StageOutput {
+                text: Some(text.into()),
+                ..StageOutput::default()
+            }),
+        }
+    }
+
+    fn snapshot(committed: &[&StageResult], fetched: &[&StageResult], open: u64) -> JobSnapshot {
+        JobSnapshot {
+            state: JobState {
+                status: JobStatus::Running,
+                stage_index: 1,
+                stage: Some(Stage::Extraction),
+                updated_ms: 0,
+                error: None,
+                spec: None,
+            },
+            committed: committed.iter().map(|r| r.task_id.clone()).collect(),
+            outputs: fetched
+                .iter()
+                .map(|r| (r.task_id.clone(), Encoding::MsgPack.encode(r).unwrap()))
+                .collect::<HashMap<_, _>>(),
+            open,
+        }
+    }
+
+    #[test]
+    fn stages_mix_held_and_fetched_results_and_keep_what_they_decoded() {
+        let validation = result(0, Stage::Validation, 0, "v");
+        let part0 = result(1, Stage::Extraction, 0, "first");
+        let part1 = result(1, Stage::Extraction, 1, "second");
+        let held = DecodedResults::new(1 << 20);
+        // This coordinator committed part 1; validation and part 0 came from Redis.
+        held.insert(Arc::new(part1.clone()), 10);
+        let snap = snapshot(&[&part1, &validation, &part0], &[&validation, &part0], 0);
+        let done = completed_stages("j", &snap, &held).unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].stage, Stage::Validation);
+        assert_eq!(*done[0].results[0], validation);
+        // Parts in part order, whichever way each arrived.
+        let parts: Vec<&StageResult> = done[1].results.iter().map(|r| &**r).collect();
+        assert_eq!(parts, [&part0, &part1]);
+        // What was decoded is now held: the next snapshot can leave all three out.
+        let mut kept: Vec<String> = held.job("j").into_keys().collect();
+        kept.sort();
+        let mut want = vec![
+            validation.task_id.clone(),
+            part0.task_id.clone(),
+            part1.task_id.clone(),
+        ];
+        want.sort();
+        assert_eq!(kept, want);
+        let again = completed_stages(
+            "j",
+            &snapshot(&[&part1, &validation, &part0], &[], 0),
+            &held,
+        )
+        .unwrap();
+        assert_eq!(again, done);
+    }
+
+    #[test]
+    fn an_open_stage_and_a_vanished_output_are_left_out() {
+        let validation = result(0, Stage::Validation, 0, "v");
+        let part0 = result(1, Stage::Extraction, 0, "first");
+        let held = DecodedResults::new(1 << 20);
+        // Part 1 of the extraction is still running: the stage is not complete.
+        let done = completed_stages(
+            "j",
+            &snapshot(&[&validation, &part0], &[&validation, &part0], 1),
+            &held,
+        )
+        .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].stage, Stage::Validation);
+        // Committed but gone from Redis (the job ended between the two reads) and not
+        // held: no result, no error.
+        let held = DecodedResults::new(1 << 20);
+        let done = completed_stages(
+            "j",
+            &snapshot(&[&validation, &part0], &[&validation], 0),
+            &held,
+        )
+        .unwrap();
+        assert_eq!(done.len(), 1);
+    }
 }

@@ -14,7 +14,7 @@ use daa_shared::shutdown::Shutdown;
 use daa_shared::store::COORDINATOR_LEADER;
 use daa_shared::time::now_ms;
 
-use crate::advance::{completed_stages, finish};
+use crate::advance::{completed_stages, finish, snapshot};
 use crate::plan::{next_stage, Next, PlanHints};
 use crate::service::{CoordinatorError, Ctx};
 use crate::synthesis::synthesize;
@@ -52,14 +52,14 @@ async fn sweep(ctx: &Ctx, fence: u64) -> Result<(), CoordinatorError> {
 
 /// End a job whose deadline passed, unless `fence` is no longer current (false).
 async fn expire(ctx: &Ctx, job_id: &str, fence: u64) -> Result<bool, CoordinatorError> {
-    let snap = match ctx.store.job_snapshot(job_id).await? {
+    let snap = match snapshot(ctx, job_id).await? {
         Some(s) if !s.state.status.is_terminal() => s,
         _ => return Ok(ctx.store.remove_deadline(job_id).await.map(|()| true)?),
     };
     let Some(spec) = snap.state.spec.clone() else {
         return Ok(ctx.store.remove_deadline(job_id).await.map(|()| true)?);
     };
-    let done = completed_stages(&snap)?;
+    let done = completed_stages(job_id, &snap, &ctx.decoded)?;
     let now = now_ms();
     // What the job was waiting for: the stage after the completed ones.
     let waiting = match next_stage(&spec, &done, &PlanHints::default(), Default::default) {

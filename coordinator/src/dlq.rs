@@ -136,7 +136,7 @@ pub(crate) async fn on_advisory(
         outcome: Outcome::Err(TaskError::new(FailureKind::Exhausted, reason)),
     };
     let encoded = Encoding::MsgPack.encode(&result)?;
-    commit(ctx, &result, &encoded, false).await?;
+    commit(ctx, std::sync::Arc::new(result), &encoded, false).await?;
     let _ = stream.delete_message(adv.stream_seq).await;
     Ok(())
 }

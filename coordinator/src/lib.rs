@@ -12,6 +12,7 @@ mod advance;
 mod api;
 mod cache;
 mod deadlines;
+mod decoded;
 mod dlq;
 mod intake;
 mod leader;

@@ -6,6 +6,8 @@
 //! entities) → [synthesis] → QA. Validation and extraction are required: their failure
 //! fails the job. The others are optional: their failure makes the job partial.
 
+use std::sync::Arc;
+
 use daa_shared::model::{
     AgentKind, DocKind, Outcome, Part, ResultDocument, Stage, StageResult, StageTask, TaskInput,
 };
@@ -18,8 +20,9 @@ pub struct CompletedStage {
     pub index: u32,
     /// Which stage.
     pub stage: Stage,
-    /// One result per task, ordered by part.
-    pub results: Vec<StageResult>,
+    /// One result per task, ordered by part (shared: the coordinator keeps decoded
+    /// results between a job's stages).
+    pub results: Vec<Arc<StageResult>>,
 }
 
 impl CompletedStage {
@@ -223,7 +226,7 @@ pub fn next_stage(
                         input: TaskInput {
                             source: Some(spec.source.clone()),
                             kind: Some(DocKind::Pdf),
-                            document: None,
+                            ..TaskInput::default()
                         },
                         deadline_at_ms: spec.deadline_at_ms,
                     })
@@ -271,7 +274,7 @@ pub fn next_stage(
                 TaskInput {
                     source: Some(spec.source.clone()),
                     kind: Some(kind),
-                    document: None,
+                    ..TaskInput::default()
                 },
             );
             let parts = match (kind, validated_page_count(done)) {
@@ -307,9 +310,9 @@ pub fn next_stage(
             vec![task(
                 agent,
                 TaskInput {
-                    source: None,
                     kind: validated_kind(done),
                     document: Some(Box::new(synthesized())),
+                    ..TaskInput::default()
                 },
             )]
         }
@@ -348,7 +351,7 @@ mod tests {
         CompletedStage {
             index,
             stage,
-            results: vec![StageResult {
+            results: vec![Arc::new(StageResult {
                 v: 1,
                 task_id: StageTask::make_id("j1", index, stage, 0),
                 job_id: "j1".into(),
@@ -359,7 +362,7 @@ mod tests {
                 duration_ms: 1,
                 queue_ms: 0,
                 outcome,
-            }],
+            })],
         }
     }
 
@@ -428,7 +431,7 @@ mod tests {
 
         let s = spec(Requirements::default());
         let mut v = validated(DocKind::Pdf);
-        if let Outcome::Ok(o) = &mut v.results[0].outcome {
+        if let Outcome::Ok(o) = &mut Arc::make_mut(&mut v.results[0]).outcome {
             o.metadata.insert("page_count".into(), 100.into());
         }
         match next_stage(&s, &[v], &hints(2), ResultDocument::default) {

@@ -10,6 +10,7 @@ use daa_shared::store::Store;
 use daa_shared::subjects::Subjects;
 use daa_shared::{connect, topology};
 
+use crate::decoded::DecodedResults;
 use crate::{api, deadlines, intake, leader};
 
 /// What went wrong in the coordinator.
@@ -52,6 +53,8 @@ pub(crate) struct Ctx {
     pub(crate) subjects: Subjects,
     /// Whether this coordinator leads (runs the singleton duties), with which fence.
     pub(crate) leader: leader::Leadership,
+    /// Stage results decoded for the jobs' later stages.
+    pub(crate) decoded: DecodedResults,
 }
 
 /// Durable consumer name shared by every coordinator replica.
@@ -96,6 +99,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
         Duration::from_millis(cfg.coordinator.leader_lease_ms.max(30)),
         shutdown.clone(),
     );
+    let decoded = DecodedResults::new(cfg.coordinator.decoded_results_max_bytes);
     let ctx = Arc::new(Ctx {
         cfg,
         instance,
@@ -103,6 +107,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
         js,
         store,
         subjects,
+        decoded,
         leader: leadership,
     });
     tracing::info!(instance = %ctx.instance, "coordinator started");

@@ -288,6 +288,7 @@ mod tests {
                     queue_ms: 5,
                     outcome,
                 })
+                .map(std::sync::Arc::new)
                 .collect(),
         }
     }

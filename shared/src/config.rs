@@ -251,6 +251,11 @@ pub struct CoordinatorConfig {
     /// milliseconds; this is how long the work a coordinator was doing when it died
     /// waits. Applies when the coordinators' durable consumers are created.
     pub ack_wait_ms: u64,
+    /// Decoded stage results a coordinator keeps for its jobs' later stages, in bytes of
+    /// their encoding (0 = off: every advance reads and decodes the job's results from
+    /// Redis). A long PDF's pages are megabytes, read again at every stage after the
+    /// extraction; entries go when the job ends, the oldest jobs' first when over this.
+    pub decoded_results_max_bytes: usize,
 }
 
 impl Default for CoordinatorConfig {
@@ -263,6 +268,7 @@ impl Default for CoordinatorConfig {
             pdf_split_min_pages: 32,
             leader_lease_ms: 5_000,
             ack_wait_ms: 5_000,
+            decoded_results_max_bytes: 256 << 20,
         }
     }
 }

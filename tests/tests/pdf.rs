@@ -84,6 +84,17 @@ async fn a_pdf_split_across_two_workers_comes_back_whole_and_in_order() {
         17,
         "pages joined by form feeds"
     );
+    // The QA task travelled without the text (it is the pages joined); the QA agent
+    // still judged the whole text against the pages.
+    let quality = doc.quality.as_ref().expect("the QA stage ran");
+    for name in ["text_present", "pages_consistent"] {
+        let check = quality
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name} check in {:?}", quality.checks));
+        assert!(check.passed, "{name}: {}", check.detail);
+    }
     // Both workers took a part.
     let live = client
         .store

@@ -148,6 +148,26 @@ impl Page {
             .collect::<Vec<_>>()
             .join("\u{c}")
     }
+
+    /// Whether `text` is exactly `pieces` joined by form feeds, as
+    /// [`Page::joined_text`] would build it (compared slice by slice, without building
+    /// the joined text).
+    pub fn is_joined<'a>(pieces: impl IntoIterator<Item = &'a str>, text: &str) -> bool {
+        let mut rest = text.as_bytes();
+        for (i, piece) in pieces.into_iter().enumerate() {
+            if i > 0 {
+                match rest.split_first() {
+                    Some((b'\x0c', tail)) => rest = tail,
+                    _ => return false,
+                }
+            }
+            match rest.strip_prefix(piece.as_bytes()) {
+                Some(tail) => rest = tail,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
 }
 
 /// A table: rows of cells.

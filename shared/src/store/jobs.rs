@@ -60,7 +60,10 @@ pub struct JobState {
 pub struct JobSnapshot {
     /// The state.
     pub state: JobState,
-    /// Task id → encoded stage result.
+    /// Every task with a committed result, in no particular order.
+    pub committed: Vec<String>,
+    /// Task id → encoded stage result, for the committed tasks the caller did not
+    /// already hold (see [`Store::job_snapshot_except`]).
     pub outputs: HashMap<String, Vec<u8>>,
     /// Tasks of the current stage without a result.
     pub open: u64,
@@ -239,6 +242,17 @@ impl Store {
     /// A job's state, committed results and open task count: the state, the commit
     /// record and the open count in one round trip, the results in a second.
     pub async fn job_snapshot(&self, job_id: &str) -> Result<Option<JobSnapshot>, StoreError> {
+        self.job_snapshot_except(job_id, |_| false).await
+    }
+
+    /// As [`Store::job_snapshot`], without reading the results of the committed tasks
+    /// for which `held` is true (the caller kept them from earlier): they are listed in
+    /// [`JobSnapshot::committed`] but not in [`JobSnapshot::outputs`].
+    pub async fn job_snapshot_except(
+        &self,
+        job_id: &str,
+        held: impl Fn(&str) -> bool,
+    ) -> Result<Option<JobSnapshot>, StoreError> {
         let mut c = self.conn().await?;
         let (h, record, open): (Fields, Fields, u64) = redis::pipe()
             .hgetall(self.keys.job(job_id))
@@ -253,9 +267,13 @@ impl Store {
         // the encoded result itself.
         let is_index =
             |v: &[u8]| !v.is_empty() && v.len() <= 10 && v.iter().all(u8::is_ascii_digit);
+        let committed: Vec<String> = record.keys().cloned().collect();
         let mut outputs: HashMap<String, Vec<u8>> = HashMap::with_capacity(record.len());
         let mut stored: Vec<String> = Vec::new();
         for (task, v) in record {
+            if held(&task) {
+                continue;
+            }
             if is_index(&v) {
                 stored.push(task);
             } else {
@@ -281,6 +299,7 @@ impl Store {
         }
         Ok(Some(JobSnapshot {
             state,
+            committed,
             outputs,
             open,
         }))

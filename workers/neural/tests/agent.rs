@@ -23,12 +23,11 @@ fn task(stage: Stage, text: &str, requirements: Requirements) -> StageTask {
         priority: Default::default(),
         requirements,
         input: TaskInput {
-            source: None,
-            kind: None,
             document: Some(Box::new(ResultDocument {
                 text: text.into(),
                 ..ResultDocument::default()
             })),
+            ..TaskInput::default()
         },
         deadline_at_ms: u64::MAX,
     }

@@ -78,8 +78,12 @@ async fn process(
             return true;
         }
     };
-    let task: StageTask = match decode_message(msg.headers.as_ref(), &payload) {
-        Ok((t, _)) => t,
+    let task: Arc<StageTask> = match decode_message::<StageTask>(msg.headers.as_ref(), &payload) {
+        Ok((mut t, _)) => {
+            // Agents read the document whole, whatever the coordinator left out in transit.
+            t.input.restore_paged_text();
+            Arc::new(t)
+        }
         Err(e) => {
             dead_letter_undecodable(shared, &msg, &e.to_string()).await;
             return true;
@@ -207,7 +211,7 @@ async fn after(
 /// Run the agent. `None` means the task was handed back (drain timeout).
 async fn execute(
     shared: &Arc<Shared>,
-    task: &StageTask,
+    task: &Arc<StageTask>,
     attempt: u64,
     msg: &jetstream::Message,
 ) -> Option<Result<StageOutput, TaskError>> {
@@ -238,7 +242,9 @@ async fn execute(
         cancel: cancel.clone(),
     };
     let agent = shared.agent.clone();
-    let owned = task.clone();
+    // The task (megabytes when it carries a document) is shared with the agent's
+    // thread, not copied.
+    let owned = Arc::clone(task);
     let mut handle = tokio::task::spawn_blocking(move || agent.execute(&owned, &ctx));
 
     let budget = Duration::from_millis(

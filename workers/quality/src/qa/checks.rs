@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use daa_shared::model::{Check, Classification, Requirements, ResultDocument};
+use daa_shared::model::{Check, Classification, Page, Requirements, ResultDocument};
 
 use super::{
     CHUNKS_OFFSETS, CLASSIFICATION_SCORES, ENCODING_CLEAN, ENTITIES_OFFSETS, LOW_CONFIDENCE_PAGES,
@@ -84,7 +84,7 @@ fn is_ascii_ws(b: u8) -> bool {
 fn non_ws_difference<'a>(a: impl Iterator<Item = &'a str> + Clone, b: &str) -> Option<usize> {
     // The usual case, answered by comparing slices: `b` is the pieces joined by form
     // feeds, as the synthesis joins pages.
-    if joined_by_form_feeds(a.clone(), b) {
+    if Page::is_joined(a.clone(), b) {
         return None;
     }
     let bytes = a.clone().flat_map(str::bytes).filter(|c| !is_ascii_ws(*c));
@@ -95,24 +95,6 @@ fn non_ws_difference<'a>(a: impl Iterator<Item = &'a str> + Clone, b: &str) -> O
         a.flat_map(str::chars).filter(|c| !c.is_whitespace()),
         b.chars().filter(|c| !c.is_whitespace()),
     )
-}
-
-/// Whether `text` is exactly the `pieces` joined by form feeds (`\f`).
-fn joined_by_form_feeds<'a>(pieces: impl Iterator<Item = &'a str>, text: &str) -> bool {
-    let mut rest = text.as_bytes();
-    for (i, piece) in pieces.enumerate() {
-        if i > 0 {
-            match rest.split_first() {
-                Some((b'\x0c', tail)) => rest = tail,
-                _ => return false,
-            }
-        }
-        match rest.strip_prefix(piece.as_bytes()) {
-            Some(tail) => rest = tail,
-            None => return false,
-        }
-    }
-    rest.is_empty()
 }
 
 /// A text indexed by characters (offsets in the model are characters, not bytes).
@@ -584,29 +566,20 @@ mod tests {
     }
 
     #[test]
-    fn text_joined_from_its_pages_is_recognised_exactly() {
+    fn text_equal_without_whitespace_is_no_difference() {
         let pages = ["one\ntwo", "", "thrée"];
-        assert!(joined_by_form_feeds(
-            pages.iter().copied(),
-            "one\ntwo\x0c\x0cthrée"
-        ));
-        assert!(!joined_by_form_feeds(
-            pages.iter().copied(),
-            "one\ntwo\x0c\x0cthrée "
-        ));
-        assert!(!joined_by_form_feeds(
-            pages.iter().copied(),
-            "one\ntwo\n\x0cthrée"
-        ));
-        assert!(!joined_by_form_feeds(
-            pages.iter().copied(),
-            "one\ntwo\x0cthrée"
-        ));
-        assert!(joined_by_form_feeds(std::iter::empty(), ""));
-        // Not joined that way, yet equal without whitespace: the slow comparison says so.
+        assert_eq!(
+            non_ws_difference(pages.iter().copied(), "one\ntwo\x0c\x0cthrée"),
+            None
+        );
+        // Not joined by form feeds, yet equal without whitespace.
         assert_eq!(
             non_ws_difference(pages.iter().copied(), "one two\nthrée"),
             None
+        );
+        assert_eq!(
+            non_ws_difference(pages.iter().copied(), "one two thrx"),
+            Some(9)
         );
     }
 

@@ -1,0 +1,178 @@
+//! Stage results this coordinator has decoded, kept for the job's later advances.
+//!
+//! Every advance rebuilds a job's completed stages from Redis, so without this a result
+//! is fetched and decoded again at each later stage: the pages of a long PDF (megabytes)
+//! once for the QA task and once more for the result document. Redis stays the truth:
+//! an entry is added only for a result Redis committed (the first commit of a task is
+//! final, so the entry cannot go stale), and whatever is missing here (another replica
+//! committed it, this coordinator restarted, the entry was evicted) is read from Redis.
+//! A job's entries go when it ends; the oldest jobs' go first when the cache is over its
+//! byte budget (`coordinator.decoded_results_max_bytes`, measured as the results'
+//! encoded sizes).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use daa_shared::model::StageResult;
+
+/// Decoded results by job and task.
+#[derive(Debug)]
+pub(crate) struct DecodedResults {
+    max_bytes: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    jobs: HashMap<String, JobResults>,
+    /// Jobs in the order their first result arrived (eviction order). May name jobs
+    /// already forgotten; those are skipped.
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct JobResults {
+    by_task: HashMap<String, Arc<StageResult>>,
+    bytes: usize,
+}
+
+impl DecodedResults {
+    /// A cache holding at most `max_bytes` of results (0 turns it off).
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// Keep `result`, committed to Redis, whose encoding is `encoded_len` bytes.
+    pub(crate) fn insert(&self, result: Arc<StageResult>, encoded_len: usize) {
+        if encoded_len > self.max_bytes {
+            return;
+        }
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let job = match inner.jobs.get_mut(&result.job_id) {
+            Some(job) => job,
+            None => {
+                inner.order.push_back(result.job_id.clone());
+                inner.jobs.entry(result.job_id.clone()).or_default()
+            }
+        };
+        if job.by_task.insert(result.task_id.clone(), result).is_none() {
+            job.bytes += encoded_len;
+            inner.bytes += encoded_len;
+        }
+        while inner.bytes > self.max_bytes {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(gone) = inner.jobs.remove(&oldest) {
+                inner.bytes -= gone.bytes;
+            }
+        }
+    }
+
+    /// The results kept for `job_id`, by task id.
+    pub(crate) fn job(&self, job_id: &str) -> HashMap<String, Arc<StageResult>> {
+        self.lock()
+            .jobs
+            .get(job_id)
+            .map(|j| j.by_task.clone())
+            .unwrap_or_default()
+    }
+
+    /// Drop a job's results (it ended).
+    pub(crate) fn forget(&self, job_id: &str) {
+        let mut inner = self.lock();
+        if let Some(gone) = inner.jobs.remove(job_id) {
+            inner.bytes -= gone.bytes;
+            inner.order.retain(|j| j != job_id);
+        }
+    }
+
+    /// Bytes held (encoded sizes).
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // The critical sections only move map entries: a panic inside cannot leave the
+        // maps half-updated in a way later calls would misread.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daa_shared::model::{AgentKind, Outcome, Stage, StageOutput};
+
+    fn result(job: &str, task: &str) -> Arc<StageResult> {
+        Arc::new(StageResult {
+            v: daa_shared::model::SCHEMA_VERSION,
+            task_id: task.into(),
+            job_id: job.into(),
+            stage_index: 0,
+            stage: Stage::Extraction,
+            agent: AgentKind::Pdf,
+            instance: String::new(),
+            duration_ms: 0,
+            queue_ms: 0,
+            outcome: Outcome::Ok(StageOutput::default()),
+        })
+    }
+
+    fn tasks(cache: &DecodedResults, job: &str) -> Vec<String> {
+        let mut v: Vec<String> = cache.job(job).into_keys().collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn keeps_results_by_job_until_the_job_is_forgotten() {
+        let cache = DecodedResults::new(1000);
+        cache.insert(result("a", "a.1.extraction.0"), 100);
+        cache.insert(result("a", "a.1.extraction.1"), 100);
+        cache.insert(result("b", "b.0.validation.0"), 10);
+        assert_eq!(tasks(&cache, "a"), ["a.1.extraction.0", "a.1.extraction.1"]);
+        assert_eq!(tasks(&cache, "b"), ["b.0.validation.0"]);
+        assert!(tasks(&cache, "c").is_empty());
+        // The same task twice (a redelivery) is counted once.
+        cache.insert(result("a", "a.1.extraction.0"), 100);
+        assert_eq!(cache.bytes(), 210);
+        cache.forget("a");
+        assert!(tasks(&cache, "a").is_empty());
+        assert_eq!(cache.bytes(), 10);
+        cache.forget("a");
+        assert_eq!(cache.bytes(), 10);
+    }
+
+    #[test]
+    fn over_budget_the_oldest_jobs_go_first() {
+        let cache = DecodedResults::new(250);
+        cache.insert(result("old", "old.0"), 100);
+        cache.insert(result("mid", "mid.0"), 100);
+        // A later result of the oldest job does not make it young.
+        cache.insert(result("old", "old.1"), 40);
+        cache.insert(result("new", "new.0"), 100);
+        assert!(tasks(&cache, "old").is_empty());
+        assert_eq!(tasks(&cache, "mid"), ["mid.0"]);
+        assert_eq!(tasks(&cache, "new"), ["new.0"]);
+        assert_eq!(cache.bytes(), 200);
+        // A result larger than the whole budget is not kept, and evicts nothing.
+        cache.insert(result("huge", "huge.0"), 251);
+        assert!(tasks(&cache, "huge").is_empty());
+        assert_eq!(cache.bytes(), 200);
+    }
+
+    #[test]
+    fn a_zero_budget_keeps_nothing() {
+        let cache = DecodedResults::new(0);
+        cache.insert(result("a", "a.0"), 1);
+        assert!(tasks(&cache, "a").is_empty());
+        assert_eq!(cache.bytes(), 0);
+    }
+}
