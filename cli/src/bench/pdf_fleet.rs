@@ -145,9 +145,11 @@ fn report(series: &[Series]) {
         let paired: Vec<f64> = base.iter().zip(&s.secs).map(|(b, t)| b / t).collect();
         let ratio = median(base.clone()) / secs;
         println!(
-            "  {n} pdf worker(s): {secs:.3} s per job (median of {}), {:.0} pages/s, \
-             speed-up {ratio:.2}x (median of the rounds' ratios {:.2}x)",
+            "  {n} pdf worker(s): {secs:.3} s per job (median of {}; quartiles {:.3}-{:.3} s), \
+             {:.0} pages/s, speed-up {ratio:.2}x (median of the rounds' ratios {:.2}x)",
             s.secs.len(),
+            quantile(s.secs.clone(), 0.25),
+            quantile(s.secs.clone(), 0.75),
             pages as f64 / secs,
             median(paired)
         );
@@ -157,12 +159,19 @@ fn report(series: &[Series]) {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+fn median(v: Vec<f64>) -> f64 {
+    quantile(v, 0.5)
+}
+
+/// The value a share `q` of `v` lies at or below (nearest rank; the upper median for
+/// an even count). The spread shows how noisy the machine was during the run.
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let at = ((v.len() as f64 * q) as usize).min(v.len() - 1);
+    v[at]
 }
 
 fn stages(doc: &ResultDocument) -> String {
@@ -238,4 +247,20 @@ async fn one_job(
     let secs = started.elapsed().as_secs_f64();
     let doc = daa_shared::claim::reply_document(js, msg.headers.as_ref(), &msg.payload).await?;
     Ok((secs, doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        let v = vec![4.0, 1.0, 3.0, 2.0, 5.0];
+        assert_eq!(quantile(v.clone(), 0.25), 2.0);
+        assert_eq!(median(v.clone()), 3.0);
+        assert_eq!(quantile(v.clone(), 0.75), 4.0);
+        assert_eq!(quantile(v, 1.0), 5.0);
+        assert_eq!(median(vec![2.0, 1.0]), 2.0);
+        assert!(median(Vec::new()).is_nan());
+    }
 }
