@@ -82,10 +82,10 @@ impl LocalPipeline {
             trace_id: daa_shared::trace::TraceContext::new_root().trace_id,
         };
         let document = match &spec.source {
-            Source::Inline { name, data } => Some(Document {
-                name: name.clone(),
-                bytes: bytes::Bytes::copy_from_slice(&data.0),
-            }),
+            Source::Inline { name, data } => Some(Document::new(
+                name.clone(),
+                bytes::Bytes::copy_from_slice(&data.0),
+            )),
             _ => None,
         };
         let mut done: Vec<CompletedStage> = Vec::new();

@@ -173,6 +173,29 @@ pub async fn get_object(
     key: &str,
     max_bytes: usize,
 ) -> Result<Bytes, ClaimError> {
+    fetch_object(js, bucket, key, max_bytes)
+        .await
+        .map(|f| f.bytes)
+}
+
+/// An object's bytes, with the SHA-256 the fetch computed to check them.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The object's bytes.
+    pub bytes: Bytes,
+    /// SHA-256 of `bytes`, when the fetch computed it (direct gets of an object whose
+    /// metadata names a digest); `None` when the object store's reader checked it.
+    pub sha256: Option<[u8; 32]>,
+}
+
+/// As [`get_object`], also handing back the SHA-256 it computed, so that a caller who
+/// needs the digest (validation reports it) does not hash the bytes a second time.
+pub async fn fetch_object(
+    js: &jetstream::Context,
+    bucket: &str,
+    key: &str,
+    max_bytes: usize,
+) -> Result<Fetched, ClaimError> {
     use base64::engine::general_purpose::URL_SAFE;
     use base64::Engine as _;
     let at = format!("{bucket}/{key}");
@@ -182,9 +205,15 @@ pub async fn get_object(
         .get_stream(format!("OBJ_{bucket}"))
         .await
         .map_err(|e| fetch_err(format!("{at}: {e}")))?;
+    let unhashed = |bytes| Fetched {
+        bytes,
+        sha256: None,
+    };
     if !stream.cached_info().config.allow_direct {
         // A bucket made by another tool without direct gets.
-        return read_object(js, bucket, key, &at, max_bytes).await;
+        return read_object(js, bucket, key, &at, max_bytes)
+            .await
+            .map(unhashed);
     }
     let meta = last_message(
         &stream,
@@ -208,7 +237,9 @@ pub async fn get_object(
     }
     let linked = info.options.as_ref().is_some_and(|o| o.link.is_some());
     if info.chunks > MAX_DIRECT_CHUNKS || linked {
-        return read_object(js, bucket, key, &at, max_bytes).await;
+        return read_object(js, bucket, key, &at, max_bytes)
+            .await
+            .map(unhashed);
     }
     let chunks = format!("$O.{bucket}.C.{}", info.nuid);
     let data = match info.chunks {
@@ -240,14 +271,19 @@ pub async fn get_object(
             info.size
         )));
     }
-    if let Some(want) = &info.digest {
-        use sha2::Digest as _;
-        let got = format!("SHA-256={}", URL_SAFE.encode(sha2::Sha256::digest(&data)));
-        if &got != want {
-            return Err(fetch_err(format!("{at}: wrong digest ({got}, not {want})")));
-        }
+    let Some(want) = &info.digest else {
+        return Ok(unhashed(data));
+    };
+    use sha2::Digest as _;
+    let digest: [u8; 32] = sha2::Sha256::digest(&data).into();
+    let got = format!("SHA-256={}", URL_SAFE.encode(digest));
+    if &got != want {
+        return Err(fetch_err(format!("{at}: wrong digest ({got}, not {want})")));
     }
-    Ok(data)
+    Ok(Fetched {
+        bytes: data,
+        sha256: Some(digest),
+    })
 }
 
 /// The payload of the last message on `subject` of `stream`, by direct get.

@@ -3,8 +3,9 @@
 //! limits and errors either way.
 
 use async_nats::jetstream::object_store;
-use daa_shared::claim::{get_object, put_object, ClaimErrorKind};
+use daa_shared::claim::{fetch_object, get_object, put_object, ClaimErrorKind};
 use daa_tests::Env;
+use sha2::{Digest, Sha256};
 
 const BUCKET: &str = "daa-claim-test";
 
@@ -44,10 +45,13 @@ async fn objects_of_one_and_of_many_chunks_read_back_whole() {
         .await
         .expect("put several");
     assert!(store.info("several").await.expect("info").chunks >= 3);
-    let got = get_object(&js, BUCKET, "several", usize::MAX)
+    let got = fetch_object(&js, BUCKET, "several", usize::MAX)
         .await
         .expect("several");
-    assert_eq!(got.as_ref(), several.as_slice());
+    assert_eq!(got.bytes.as_ref(), several.as_slice());
+    // Direct gets check the bytes against the metadata's digest, and hand it on.
+    let digest: [u8; 32] = Sha256::digest(&several).into();
+    assert_eq!(got.sha256, Some(digest));
     // Many chunks (the object store's default chunk size, as other clients write).
     let chunked = bytes(9_000_000, 3);
     store
@@ -56,10 +60,12 @@ async fn objects_of_one_and_of_many_chunks_read_back_whole() {
         .expect("put chunked");
     let info = store.info("chunked").await.expect("info");
     assert!(info.chunks > 64, "{} chunks", info.chunks);
-    let got = get_object(&js, BUCKET, "chunked", usize::MAX)
+    let got = fetch_object(&js, BUCKET, "chunked", usize::MAX)
         .await
         .expect("chunked");
-    assert_eq!(got.as_ref(), chunked.as_slice());
+    assert_eq!(got.bytes.as_ref(), chunked.as_slice());
+    // The store's reader checked the digest itself: none is handed on.
+    assert_eq!(got.sha256, None);
 
     // A new version under the same key replaces the old one.
     let newer = bytes(2_000_000, 4);

@@ -354,20 +354,17 @@ fn through_the_agent_trait() {
     assert_eq!(err.kind, FailureKind::Permanent);
     let png = encode(&DynamicImage::ImageLuma8(crop()), ImageFormat::Png);
     let ctx = TaskContext {
-        document: Some(Document {
-            name: "x.png".into(),
-            bytes: bytes::Bytes::from(png),
-        }),
+        document: Some(Document::new("x.png", bytes::Bytes::from(png))),
         ..TaskContext::default()
     };
     let out = agent.execute(&task, &ctx).unwrap();
     assert!(words_of(out.text.as_deref().unwrap()).contains("Index matrices"));
     // The hostile input ends as a failure, and the agent keeps serving.
     let bad = TaskContext {
-        document: Some(Document {
-            name: "x.png".into(),
-            bytes: bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n\0\0"),
-        }),
+        document: Some(Document::new(
+            "x.png",
+            bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n\0\0"),
+        )),
         ..TaskContext::default()
     };
     assert_eq!(

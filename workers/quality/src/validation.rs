@@ -54,7 +54,7 @@ pub fn validate(
     } else {
         &document.name
     };
-    validate_bytes(limits, name, &document.bytes)
+    validate_with_digest(limits, name, &document.bytes, document.sha256)
 }
 
 /// Validate a URL source: http or https with a host. The page is fetched later, so the
@@ -90,6 +90,17 @@ pub fn validate_url(url: &str) -> Result<StageOutput, TaskError> {
 
 /// Validate a document's bytes; `name` is the client's name for it (a hint only).
 pub fn validate_bytes(limits: &Limits, name: &str, bytes: &[u8]) -> Result<StageOutput, TaskError> {
+    validate_with_digest(limits, name, bytes, None)
+}
+
+/// As [`validate_bytes`], with the bytes' SHA-256 when the runtime already computed it
+/// (its Object Store fetch checks the digest): hashing megabytes once is enough.
+fn validate_with_digest(
+    limits: &Limits,
+    name: &str,
+    bytes: &[u8],
+    sha256: Option<[u8; 32]>,
+) -> Result<StageOutput, TaskError> {
     if bytes.is_empty() {
         return Err(TaskError::permanent("empty document (0 bytes)"));
     }
@@ -170,7 +181,7 @@ pub fn validate_bytes(limits: &Limits, name: &str, bytes: &[u8]) -> Result<Stage
             name: name.to_owned(),
             media_type: sniffed.media_type.to_owned(),
             bytes: size,
-            sha256: hex::encode(Sha256::digest(bytes)),
+            sha256: hex::encode(sha256.unwrap_or_else(|| Sha256::digest(bytes).into())),
         }),
         metadata,
         warnings,

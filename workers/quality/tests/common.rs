@@ -37,10 +37,7 @@ pub fn ctx(name: &str, bytes: impl Into<bytes::Bytes>) -> TaskContext {
     TaskContext {
         instance: "test".into(),
         attempt: 1,
-        document: Some(Document {
-            name: name.into(),
-            bytes: bytes.into(),
-        }),
+        document: Some(Document::new(name, bytes)),
         ..TaskContext::default()
     }
 }

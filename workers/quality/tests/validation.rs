@@ -283,3 +283,23 @@ fn missing_bytes_and_wrong_stage_are_permanent() {
     assert_eq!(e.kind, FailureKind::Permanent);
     assert!(e.message.contains("extraction"), "{}", e.message);
 }
+
+#[test]
+fn the_digest_the_runtime_computed_is_reported_not_computed_again() {
+    let bytes = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
+    let t = validation_task("a.pdf");
+    // Without a digest, validation hashes the bytes.
+    let out = agent().execute(&t, &ctx("a.pdf", &bytes[..])).unwrap();
+    assert_eq!(
+        out.source.unwrap().sha256,
+        hex::encode(Sha256::digest(bytes))
+    );
+    // With the digest the Object Store fetch computed (and checked against the
+    // object's metadata), that digest is the one reported.
+    let mut with_digest = ctx("a.pdf", &bytes[..]);
+    if let Some(d) = with_digest.document.as_mut() {
+        d.sha256 = Some([7; 32]);
+    }
+    let out = agent().execute(&t, &with_digest).unwrap();
+    assert_eq!(out.source.unwrap().sha256, "07".repeat(32));
+}

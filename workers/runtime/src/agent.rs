@@ -20,6 +20,20 @@ pub struct Document {
     pub name: String,
     /// The bytes.
     pub bytes: bytes::Bytes,
+    /// SHA-256 of `bytes`, when the runtime computed it already (a fetch from the
+    /// Object Store checks the object's digest); `None` otherwise.
+    pub sha256: Option<[u8; 32]>,
+}
+
+impl Document {
+    /// A document whose digest is not known yet.
+    pub fn new(name: impl Into<String>, bytes: impl Into<bytes::Bytes>) -> Self {
+        Self {
+            name: name.into(),
+            bytes: bytes.into(),
+            sha256: None,
+        }
+    }
 }
 
 /// Set when the runtime gives up on a task (deadline passed, worker draining). Agents

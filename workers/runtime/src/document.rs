@@ -18,14 +18,14 @@ pub(crate) async fn resolve(
         ))
     };
     match source {
-        Source::Inline { name, data } => Ok(Some(Document {
-            name: name.clone(),
-            bytes: bytes::Bytes::copy_from_slice(&data.0),
-        })),
+        Source::Inline { name, data } => Ok(Some(Document::new(
+            name.clone(),
+            bytes::Bytes::copy_from_slice(&data.0),
+        ))),
         Source::Object { bucket, key, name } => {
-            use daa_shared::claim::{get_object, ClaimErrorKind};
+            use daa_shared::claim::{fetch_object, ClaimErrorKind};
             let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
-            let bytes = get_object(js, bucket, key, max)
+            let fetched = fetch_object(js, bucket, key, max)
                 .await
                 .map_err(|e| match e.kind() {
                     ClaimErrorKind::NotFound => {
@@ -42,7 +42,8 @@ pub(crate) async fn resolve(
                 } else {
                     name.clone()
                 },
-                bytes,
+                bytes: fetched.bytes,
+                sha256: fetched.sha256,
             }))
         }
         Source::Path(path) => {
@@ -55,10 +56,7 @@ pub(crate) async fn resolve(
             let data = tokio::fs::read(path)
                 .await
                 .map_err(|e| TaskError::permanent(format!("cannot read {path}: {e}")))?;
-            Ok(Some(Document {
-                name: path.clone(),
-                bytes: data.into(),
-            }))
+            Ok(Some(Document::new(path.clone(), data)))
         }
         Source::Url(_) => Ok(None),
     }

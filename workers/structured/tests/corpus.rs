@@ -47,10 +47,7 @@ fn ctx(name: &str, bytes: Vec<u8>) -> TaskContext {
     TaskContext {
         instance: "test".into(),
         attempt: 1,
-        document: Some(Document {
-            name: name.into(),
-            bytes: bytes.into(),
-        }),
+        document: Some(Document::new(name, bytes)),
         ..TaskContext::default()
     }
 }

@@ -249,10 +249,10 @@ fn tables_can_be_switched_off() {
     });
     task.requirements.extract_tables = false;
     let ctx = daa_worker::TaskContext {
-        document: Some(daa_worker::Document {
-            name: "p.html".into(),
-            bytes: fixture("doxygen-markdown.html").into(),
-        }),
+        document: Some(daa_worker::Document::new(
+            "p.html",
+            fixture("doxygen-markdown.html"),
+        )),
         ..Default::default()
     };
     use daa_worker::Agent as _;

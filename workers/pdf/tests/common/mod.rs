@@ -200,10 +200,7 @@ pub fn task(part: Option<Part>) -> StageTask {
 /// A task context carrying `bytes` as the document.
 pub fn ctx(bytes: Vec<u8>) -> TaskContext {
     TaskContext {
-        document: Some(TaskDocument {
-            name: "x.pdf".into(),
-            bytes: bytes.into(),
-        }),
+        document: Some(TaskDocument::new("x.pdf", bytes)),
         ..TaskContext::default()
     }
 }

@@ -178,10 +178,10 @@ pub fn run_inline(agent: &WebAgent, html: &[u8]) -> Result<StageOutput, TaskErro
     let ctx = TaskContext {
         instance: "test".into(),
         attempt: 1,
-        document: Some(Document {
-            name: "page.html".into(),
-            bytes: bytes::Bytes::copy_from_slice(html),
-        }),
+        document: Some(Document::new(
+            "page.html",
+            bytes::Bytes::copy_from_slice(html),
+        )),
         ..TaskContext::default()
     };
     let source = Source::Inline {
