@@ -488,7 +488,7 @@ mod tests {
         let validation = result(0, Stage::Validation, 0, "v");
         let part0 = result(1, Stage::Extraction, 0, "first");
         let part1 = result(1, Stage::Extraction, 1, "second");
-        let held = DecodedResults::new(1 << 20);
+        let held = DecodedResults::new(1 << 20, std::time::Duration::from_secs(3600));
         // This coordinator committed part 1; validation and part 0 came from Redis.
         held.insert(Arc::new(part1.clone()), 10);
         let snap = snapshot(&[&part1, &validation, &part0], &[&validation, &part0], 0);
@@ -522,7 +522,7 @@ mod tests {
     fn an_open_stage_and_a_vanished_output_are_left_out() {
         let validation = result(0, Stage::Validation, 0, "v");
         let part0 = result(1, Stage::Extraction, 0, "first");
-        let held = DecodedResults::new(1 << 20);
+        let held = DecodedResults::new(1 << 20, std::time::Duration::from_secs(3600));
         // Part 1 of the extraction is still running: the stage is not complete.
         let done = completed_stages(
             "j",
@@ -534,7 +534,7 @@ mod tests {
         assert_eq!(done[0].stage, Stage::Validation);
         // Committed but gone from Redis (the job ended between the two reads) and not
         // held: no result, no error.
-        let held = DecodedResults::new(1 << 20);
+        let held = DecodedResults::new(1 << 20, std::time::Duration::from_secs(3600));
         let done = completed_stages(
             "j",
             &snapshot(&[&validation, &part0], &[&validation], 0),

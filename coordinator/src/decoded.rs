@@ -9,9 +9,17 @@
 //! A job's entries go when it ends; the oldest jobs' go first when the cache is over its
 //! byte budget (`coordinator.decoded_results_max_bytes`, measured as the results'
 //! encoded sizes).
+//!
+//! **A job id used again.** Once an ended job's keys expire (`jobs.result_ttl_s` after
+//! it ended), a client may submit a new job under the same id, whose task ids are the
+//! same. A replica that committed some of the old job's results but did not end it still
+//! holds them; they must not stand in for the new job's. So a job's entries are
+//! unusable from `jobs.result_ttl_s` after its first one was kept: by then the old
+//! job's keys cannot have expired yet, and the new job cannot exist.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use daa_shared::model::StageResult;
 
@@ -19,6 +27,7 @@ use daa_shared::model::StageResult;
 #[derive(Debug)]
 pub(crate) struct DecodedResults {
     max_bytes: usize,
+    max_age: Duration,
     inner: Mutex<Inner>,
 }
 
@@ -31,17 +40,21 @@ struct Inner {
     bytes: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct JobResults {
     by_task: HashMap<String, Arc<StageResult>>,
     bytes: usize,
+    /// When the job's first result was kept.
+    since: Instant,
 }
 
 impl DecodedResults {
-    /// A cache holding at most `max_bytes` of results (0 turns it off).
-    pub(crate) fn new(max_bytes: usize) -> Self {
+    /// A cache holding at most `max_bytes` of results (0 turns it off), each job's for
+    /// less than `max_age` (the jobs' result TTL, see the module docs).
+    pub(crate) fn new(max_bytes: usize, max_age: Duration) -> Self {
         Self {
             max_bytes,
+            max_age,
             inner: Mutex::default(),
         }
     }
@@ -57,7 +70,14 @@ impl DecodedResults {
             Some(job) => job,
             None => {
                 inner.order.push_back(result.job_id.clone());
-                inner.jobs.entry(result.job_id.clone()).or_default()
+                inner
+                    .jobs
+                    .entry(result.job_id.clone())
+                    .or_insert_with(|| JobResults {
+                        by_task: HashMap::new(),
+                        bytes: 0,
+                        since: Instant::now(),
+                    })
             }
         };
         if job.by_task.insert(result.task_id.clone(), result).is_none() {
@@ -74,18 +94,26 @@ impl DecodedResults {
         }
     }
 
-    /// The results kept for `job_id`, by task id.
+    /// The results kept for `job_id`, by task id (none once they are too old to be
+    /// sure they are this job's).
     pub(crate) fn job(&self, job_id: &str) -> HashMap<String, Arc<StageResult>> {
-        self.lock()
-            .jobs
-            .get(job_id)
-            .map(|j| j.by_task.clone())
-            .unwrap_or_default()
+        let mut inner = self.lock();
+        match inner.jobs.get(job_id) {
+            Some(j) if j.since.elapsed() < self.max_age => j.by_task.clone(),
+            Some(_) => {
+                Self::remove(&mut inner, job_id);
+                HashMap::new()
+            }
+            None => HashMap::new(),
+        }
     }
 
     /// Drop a job's results (it ended).
     pub(crate) fn forget(&self, job_id: &str) {
-        let mut inner = self.lock();
+        Self::remove(&mut self.lock(), job_id);
+    }
+
+    fn remove(inner: &mut Inner, job_id: &str) {
         if let Some(gone) = inner.jobs.remove(job_id) {
             inner.bytes -= gone.bytes;
             inner.order.retain(|j| j != job_id);
@@ -110,6 +138,8 @@ mod tests {
     use super::*;
     use daa_shared::model::{AgentKind, Outcome, Stage, StageOutput};
 
+    const HOUR: Duration = Duration::from_secs(3600);
+
     fn result(job: &str, task: &str) -> Arc<StageResult> {
         Arc::new(StageResult {
             v: daa_shared::model::SCHEMA_VERSION,
@@ -133,7 +163,7 @@ mod tests {
 
     #[test]
     fn keeps_results_by_job_until_the_job_is_forgotten() {
-        let cache = DecodedResults::new(1000);
+        let cache = DecodedResults::new(1000, HOUR);
         cache.insert(result("a", "a.1.extraction.0"), 100);
         cache.insert(result("a", "a.1.extraction.1"), 100);
         cache.insert(result("b", "b.0.validation.0"), 10);
@@ -152,7 +182,7 @@ mod tests {
 
     #[test]
     fn over_budget_the_oldest_jobs_go_first() {
-        let cache = DecodedResults::new(250);
+        let cache = DecodedResults::new(250, HOUR);
         cache.insert(result("old", "old.0"), 100);
         cache.insert(result("mid", "mid.0"), 100);
         // A later result of the oldest job does not make it young.
@@ -169,8 +199,18 @@ mod tests {
     }
 
     #[test]
+    fn results_older_than_the_result_ttl_are_not_used() {
+        // With a TTL of zero every entry is already too old: a job id used again can
+        // never be answered with an earlier job's results.
+        let cache = DecodedResults::new(1000, Duration::ZERO);
+        cache.insert(result("a", "a.0"), 10);
+        assert!(tasks(&cache, "a").is_empty());
+        assert_eq!(cache.bytes(), 0, "the stale entry was dropped");
+    }
+
+    #[test]
     fn a_zero_budget_keeps_nothing() {
-        let cache = DecodedResults::new(0);
+        let cache = DecodedResults::new(0, HOUR);
         cache.insert(result("a", "a.0"), 1);
         assert!(tasks(&cache, "a").is_empty());
         assert_eq!(cache.bytes(), 0);

@@ -99,7 +99,10 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
         Duration::from_millis(cfg.coordinator.leader_lease_ms.max(30)),
         shutdown.clone(),
     );
-    let decoded = DecodedResults::new(cfg.coordinator.decoded_results_max_bytes);
+    let decoded = DecodedResults::new(
+        cfg.coordinator.decoded_results_max_bytes,
+        Duration::from_secs(cfg.jobs.result_ttl_s),
+    );
     let ctx = Arc::new(Ctx {
         cfg,
         instance,
