@@ -34,10 +34,14 @@ pub(crate) struct DecodedResults {
 #[derive(Debug, Default)]
 struct Inner {
     jobs: HashMap<String, JobResults>,
-    /// Jobs in the order their first result arrived (eviction order). May name jobs
-    /// already forgotten; those are skipped.
-    order: VecDeque<String>,
+    /// Jobs in the order their first result arrived (eviction order), with the
+    /// entry's generation. Removing a job leaves its entry here (a scan per job end would cost as
+    /// much as the cache is large); an entry whose job is gone, or kept again since, is
+    /// skipped, and such entries are swept out once they outnumber the live ones.
+    order: VecDeque<(String, u64)>,
     bytes: usize,
+    /// Generation of the next job entry (tells a job kept again from its earlier self).
+    next_generation: u64,
 }
 
 #[derive(Debug)]
@@ -46,6 +50,8 @@ struct JobResults {
     bytes: usize,
     /// When the job's first result was kept.
     since: Instant,
+    /// Its place in `order`.
+    generation: u64,
 }
 
 impl DecodedResults {
@@ -69,7 +75,9 @@ impl DecodedResults {
         let job = match inner.jobs.get_mut(&result.job_id) {
             Some(job) => job,
             None => {
-                inner.order.push_back(result.job_id.clone());
+                let generation = inner.next_generation;
+                inner.next_generation += 1;
+                inner.order.push_back((result.job_id.clone(), generation));
                 inner
                     .jobs
                     .entry(result.job_id.clone())
@@ -77,6 +85,7 @@ impl DecodedResults {
                         by_task: HashMap::new(),
                         bytes: 0,
                         since: Instant::now(),
+                        generation,
                     })
             }
         };
@@ -85,11 +94,15 @@ impl DecodedResults {
             inner.bytes += encoded_len;
         }
         while inner.bytes > self.max_bytes {
-            let Some(oldest) = inner.order.pop_front() else {
+            let Some((oldest, generation)) = inner.order.pop_front() else {
                 break;
             };
-            if let Some(gone) = inner.jobs.remove(&oldest) {
-                inner.bytes -= gone.bytes;
+            if inner
+                .jobs
+                .get(&oldest)
+                .is_some_and(|j| j.generation == generation)
+            {
+                Self::remove(inner, &oldest);
             }
         }
     }
@@ -116,8 +129,19 @@ impl DecodedResults {
     fn remove(inner: &mut Inner, job_id: &str) {
         if let Some(gone) = inner.jobs.remove(job_id) {
             inner.bytes -= gone.bytes;
-            inner.order.retain(|j| j != job_id);
         }
+        if inner.order.len() > 2 * inner.jobs.len() + 64 {
+            let jobs = &inner.jobs;
+            inner
+                .order
+                .retain(|(j, g)| jobs.get(j).is_some_and(|live| live.generation == *g));
+        }
+    }
+
+    /// Entries in the eviction order, live or not.
+    #[cfg(test)]
+    fn order_len(&self) -> usize {
+        self.lock().order.len()
     }
 
     /// Bytes held (encoded sizes).
@@ -196,6 +220,29 @@ mod tests {
         cache.insert(result("huge", "huge.0"), 251);
         assert!(tasks(&cache, "huge").is_empty());
         assert_eq!(cache.bytes(), 200);
+    }
+
+    #[test]
+    fn ended_jobs_leave_the_eviction_order_in_bulk_and_never_evict_a_newer_job() {
+        let cache = DecodedResults::new(1000, HOUR);
+        for i in 0..500 {
+            let job = format!("j{i}");
+            cache.insert(result(&job, &format!("{job}.0")), 1);
+            cache.forget(&job);
+        }
+        // Swept out as they outnumber the live jobs: the order stays small.
+        assert!(cache.order_len() <= 64 + 1, "{}", cache.order_len());
+        // A job kept, forgotten and kept again after another one: its first place in
+        // the order is stale, and going over budget evicts the other (older) job.
+        cache.insert(result("again", "again.0"), 400);
+        cache.forget("again");
+        cache.insert(result("older", "older.0"), 400);
+        cache.insert(result("again", "again.0"), 400);
+        cache.insert(result("newest", "newest.0"), 400);
+        assert!(tasks(&cache, "older").is_empty());
+        assert_eq!(tasks(&cache, "again"), ["again.0"]);
+        assert_eq!(tasks(&cache, "newest"), ["newest.0"]);
+        assert_eq!(cache.bytes(), 800);
     }
 
     #[test]
