@@ -390,11 +390,31 @@ pub(crate) async fn finish(
     ctx.decoded.forget(&spec.job_id);
     if ended || again {
         tracing::info!(job_id = %spec.job_id, status = %doc.status, total_ms = doc.timings.total_ms, "job ended");
-        publish::event(&ctx.js, &ctx.subjects, &spec.job_id, doc.status, error).await;
-        if let Some(reply_to) = &spec.reply_to {
-            reply_stored(ctx, reply_to, spec.encoding, &doc, &encoded).await?;
-        }
-        cache::on_finished(ctx, spec, &doc).await?;
+        announce(ctx, spec, &doc, &encoded).await?;
+    }
+    Ok(())
+}
+
+/// Announce an ended job (event + reply), whose stored MessagePack is `stored`. Its cache
+/// address is settled first (result cached, lock released, followers answered or
+/// started): whoever has the reply finds it so.
+async fn announce(
+    ctx: &Ctx,
+    spec: &JobSpec,
+    doc: &ResultDocument,
+    stored: &[u8],
+) -> Result<(), CoordinatorError> {
+    cache::on_finished(ctx, spec, doc).await?;
+    publish::event(
+        &ctx.js,
+        &ctx.subjects,
+        &spec.job_id,
+        doc.status,
+        error_summary(doc),
+    )
+    .await;
+    if let Some(reply_to) = &spec.reply_to {
+        reply_stored(ctx, reply_to, spec.encoding, doc, stored).await?;
     }
     Ok(())
 }
@@ -423,18 +443,7 @@ async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
         return Ok(());
     };
     let doc: ResultDocument = Encoding::MsgPack.decode(&blob)?;
-    publish::event(
-        &ctx.js,
-        &ctx.subjects,
-        job_id,
-        doc.status,
-        error_summary(&doc),
-    )
-    .await;
-    if let Some(reply_to) = &spec.reply_to {
-        reply_stored(ctx, reply_to, spec.encoding, &doc, &blob).await?;
-    }
-    cache::on_finished(ctx, &spec, &doc).await
+    announce(ctx, &spec, &doc, &blob).await
 }
 
 #[cfg(test)]
