@@ -111,6 +111,20 @@ pub fn part_load(bytes: &[u8], first: u32, last: u32) -> Option<(usize, usize)> 
     Some((lazy.objects.len(), full.doc.objects.len()))
 }
 
+/// How many pages outside `first..=last` a lazy load of that part counted from their
+/// bytes without parsing them (they are loaded as empty dictionaries), or `None` when the
+/// lazy path did not apply. For tests.
+#[doc(hidden)]
+pub fn part_pages_unparsed(bytes: &[u8], first: u32, last: u32) -> Option<usize> {
+    let lazy = crate::load::load_lazy(bytes, &Limits::default(), first, last)?;
+    Some(
+        lazy.objects
+            .values()
+            .filter(|o| matches!(o, lopdf::Object::Dictionary(d) if d.is_empty()))
+            .count(),
+    )
+}
+
 /// Loads `bytes` as a part (`Some((first, last))`, lazily) or whole, and returns how
 /// many objects it holds: for timing the load apart from the extraction.
 #[doc(hidden)]

@@ -12,7 +12,11 @@
 //!   dictionaries over all object streams, so reading them all would unpack nearly
 //!   everything). The skipped counts must add up to the root's `/Count`; when they do
 //!   not, or the part reports the outline of a document that has one (bookmarks are
-//!   numbered over all pages), every node and page dictionary is read;
+//!   numbered over all pages), every node and page dictionary is read. A page outside
+//!   the range that the walk must still count (a flat tree holds hundreds of them under
+//!   one node) is counted from its bytes when they plainly show a dictionary without
+//!   `/Kids` (see [`leaf`]) and loaded as an empty dictionary, which the extraction's
+//!   walk counts the same way; when the counts do not hold, those are parsed after all;
 //! - everything reachable from the pages in range (contents, resources, fonts, forms,
 //!   images), except `/Parent` links and annotations, and stopping at other pages;
 //! - the catalog's `/Metadata` (XMP) and the trailer's `/Info`; for the part that
@@ -32,7 +36,7 @@ use lopdf::xref::XrefEntry;
 use lopdf::{Document, Object, ObjectId, ObjectStream, Stream};
 
 use crate::decode::{self, Budget};
-use crate::{meta, pages, rawfile, Limits};
+use crate::{leaf, meta, pages, rawfile, Limits};
 
 /// Object streams kept packed during a lazy load, by object number.
 #[derive(Default)]
@@ -89,6 +93,12 @@ impl Opened {
         Ok(Opened { data, members })
     }
 
+    /// The bytes of member `id`, up to where the next member starts.
+    fn member(&self, id: u32) -> Option<&[u8]> {
+        let (start, end) = *self.members.get(&id)?;
+        self.data.get(start..end)
+    }
+
     /// Parses member `id` alone: lopdf parses object streams whole, so the member's
     /// bytes go into a one-member stream of their own.
     fn parse(&self, id: u32, max_stream_bytes: usize) -> Option<Object> {
@@ -140,6 +150,7 @@ pub(crate) fn complete(
         budget: Budget::new(limits.max_total_decompressed_bytes, limits.max_stream_bytes),
         limits,
         base_objects: 0,
+        stubs: Vec::new(),
     };
     c.base_objects = c.doc.objects.len();
     let root = match c.doc.trailer.get(b"Root") {
@@ -160,6 +171,9 @@ pub(crate) fn complete(
     let skip = !pages::walks_whole_tree(last, &catalog);
     let (mut tree, mut follow, counts_hold) = c.walk_tree(pages_root.clone(), first, last, skip)?;
     if !counts_hold {
+        // The leaves counted from their bytes were counted right, but their page numbers
+        // were not: parse them for the whole walk, which may find some in range.
+        c.drop_stubs();
         let (all, more, _) = c.walk_tree(pages_root, first, last, false)?;
         tree.extend(all);
         follow.extend(more);
@@ -196,6 +210,10 @@ struct Completer<'a> {
     budget: Budget,
     limits: &'a Limits,
     base_objects: usize,
+    /// Pages outside the range that a skipping walk counted from their bytes (see
+    /// [`leaf`]): loaded as empty dictionaries, which every walk counts as one page and
+    /// none reads further.
+    stubs: Vec<ObjectId>,
 }
 
 /// Page-dictionary keys not followed from a page in range: links up the tree and
@@ -335,6 +353,19 @@ impl Completer<'_> {
             if depth > self.limits.max_depth {
                 continue;
             }
+            if let Object::Reference(id) = node {
+                let out_of_range = !(first..=last).contains(&page_no.saturating_add(1));
+                if skip && depth > 0 && out_of_range && self.surely_leaf(id)? {
+                    // What the leaf branch below does with a page outside the range.
+                    if page_no as usize >= max_pages {
+                        break;
+                    }
+                    self.insert(id, Object::Dictionary(lopdf::Dictionary::new()))?;
+                    self.stubs.push(id);
+                    page_no += 1;
+                    continue;
+                }
+            }
             let dict = match self.resolve(&node)? {
                 Object::Dictionary(d) => d,
                 Object::Stream(s) => s.dict,
@@ -395,6 +426,47 @@ impl Completer<'_> {
         }
         let holds = !skipped || (!repeated && pages::counts_hold(root_count, page_no));
         Ok((tree, follow, holds))
+    }
+
+    /// Whether object `id`, not loaded yet, is a page-tree leaf by its bytes: a plainly
+    /// written dictionary without `/Kids` (see [`leaf`]), exactly what parsing it would
+    /// count as a page. `false` means "parse it and see".
+    fn surely_leaf(&mut self, id: ObjectId) -> Result<bool, String> {
+        if self.doc.objects.contains_key(&id) {
+            return Ok(false);
+        }
+        match (self.doc.reference_table.get(id.0), self.raw) {
+            (Some(XrefEntry::Compressed { container, .. }), _) => {
+                let container = *container;
+                // Opened (or failed) here just as `ensure` would open it.
+                self.open(container)?;
+                let Some(opened) = self.stash.opened.get(&container) else {
+                    return Ok(false);
+                };
+                Ok(opened
+                    .member(id.0)
+                    .is_some_and(|bytes| leaf::dict_without_kids(bytes).is_some()))
+            }
+            (Some(XrefEntry::Normal { offset, .. }), Some(file)) => {
+                let Some(start) = rawfile::value_start(file, *offset as usize, id) else {
+                    return Ok(false);
+                };
+                Ok(file.get(start..).is_some_and(|rest| {
+                    leaf::dict_without_kids(rest)
+                        .is_some_and(|end| !rawfile::stream_follows(file, start + end))
+                }))
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Unloads the stubs, so that the next walk parses those objects.
+    fn drop_stubs(&mut self) {
+        for id in self.stubs.drain(..) {
+            if self.doc.objects.remove(&id).is_some() {
+                self.stash.unpacked = self.stash.unpacked.saturating_sub(1);
+            }
+        }
     }
 
     /// A node's `/Count`, loaded if it is a reference.

@@ -14,7 +14,8 @@
 //!   columns;
 //! - `tables`: tables from column alignment and ruling lines;
 //! - `meta`: Info dictionary, XMP, outline, page sizes;
-//! - `decode`, `load`, `pages`: bounded decoding, loading under limits, the page tree.
+//! - `decode`, `load`, `pages`: bounded decoding, loading under limits, the page tree;
+//! - `lazy`, `rawfile`, `leaf`: loading only what a page range needs.
 //!
 //! # Output
 //!
@@ -64,6 +65,7 @@ mod extract;
 mod font;
 mod layout;
 mod lazy;
+mod leaf;
 mod limits;
 mod load;
 mod meta;

@@ -161,24 +161,14 @@ pub(crate) fn read(
     id: ObjectId,
     length: &mut dyn FnMut(ObjectId) -> Option<usize>,
 ) -> Option<Object> {
-    let pos = skip_ws(file, offset);
-    let (number, p) = integer(file, pos)?;
-    let (generation, p) = integer(file, skip_ws(file, p))?;
-    let p = skip_ws(file, p);
-    if number != u64::from(id.0) || generation != u64::from(id.1) {
-        return None;
-    }
-    if !file.get(p..)?.starts_with(b"obj") {
-        return None;
-    }
-    let start = skip_ws(file, p + 3);
+    let start = value_start(file, offset, id)?;
     let end = value_end(file, start)?;
     let value = parse_value(&file[start..end])?;
     let after = skip_ws(file, end);
     let Object::Dictionary(dict) = value else {
         return Some(value);
     };
-    if !file.get(after..)?.starts_with(b"stream") {
+    if !stream_follows(file, end) {
         return Some(Object::Dictionary(dict));
     }
     // The data start after the keyword's end of line (CR LF or LF; a lone CR is
@@ -215,13 +205,34 @@ pub(crate) fn read(
     Some(Object::Stream(Stream::new(dict, content.to_vec())))
 }
 
+/// Where the value of object `id` starts, when its `N G obj` header is at `offset`.
+pub(crate) fn value_start(file: &[u8], offset: usize, id: ObjectId) -> Option<usize> {
+    let pos = skip_ws(file, offset);
+    let (number, p) = integer(file, pos)?;
+    let (generation, p) = integer(file, skip_ws(file, p))?;
+    let p = skip_ws(file, p);
+    if number != u64::from(id.0) || generation != u64::from(id.1) {
+        return None;
+    }
+    if !file.get(p..)?.starts_with(b"obj") {
+        return None;
+    }
+    Some(skip_ws(file, p + 3))
+}
+
+/// Whether a value ending at `end` is a stream's dictionary (`stream` follows it).
+pub(crate) fn stream_follows(file: &[u8], end: usize) -> bool {
+    file.get(skip_ws(file, end)..)
+        .is_some_and(|rest| rest.starts_with(b"stream"))
+}
+
 /// Whether `endstream` follows `at` (after white space).
 fn ends_stream(file: &[u8], at: usize) -> bool {
     at <= file.len() && file[skip_ws(file, at)..].starts_with(b"endstream")
 }
 
 /// Parses one direct object with lopdf, as the only member of an object stream.
-fn parse_value(bytes: &[u8]) -> Option<Object> {
+pub(crate) fn parse_value(bytes: &[u8]) -> Option<Object> {
     let head = b"1 0\n";
     let mut data = Vec::with_capacity(head.len() + bytes.len() + 1);
     data.extend_from_slice(head);

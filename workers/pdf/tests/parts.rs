@@ -460,3 +460,76 @@ fn a_lying_intermediate_count_costs_time_not_pages() {
     );
     assert_parts_match(&bytes, 3);
 }
+
+/// In a flat tree, the pages outside a part are counted from their bytes, not parsed
+/// (see `leaf`): a middle part of a 200-page document parses only its own page
+/// dictionaries, for packed and plain files alike, and every split still matches.
+#[test]
+fn a_flat_tree_counts_the_pages_outside_a_part_unparsed() {
+    for bytes in [
+        packed_document_with(200, None, false),
+        plain(document_with(200, None, false)),
+    ] {
+        let unparsed = daa_pdf::bench_support::part_pages_unparsed(&bytes, 101, 110).unwrap();
+        assert_eq!(unparsed, 190);
+        assert_parts_match(&bytes, 3);
+    }
+}
+
+/// Intermediate nodes among the leaves of a flat root (as a merge of documents makes
+/// it): they are parsed and walked, so the pages after them keep their numbers.
+#[test]
+fn nodes_among_the_leaves_of_a_flat_tree_are_walked() {
+    let mut pdf = Pdf::new();
+    pdf.helvetica();
+    let ids: Vec<_> = (0..30)
+        .map(|i| {
+            pdf.page(&format!(
+                "BT /F1 11 Tf 72 700 Td (page number {}) Tj ET",
+                i + 1
+            ))
+        })
+        .collect();
+    pdf.finish();
+    // Pages 6-9 and 16-24 go under nodes of their own (the second one two levels deep).
+    let node = |pdf: &mut Pdf, kids: Vec<lopdf::ObjectId>, count: i64| {
+        let id = pdf.doc.add_object(dictionary! {
+            "Type" => "Pages", "Parent" => pdf.pages_id, "Count" => count,
+            "Kids" => kids.iter().map(|k| Object::Reference(*k)).collect::<Vec<_>>(),
+        });
+        for k in kids {
+            if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(k) {
+                d.set("Parent", id);
+            }
+        }
+        id
+    };
+    let a = node(&mut pdf, ids[5..9].to_vec(), 4);
+    let inner = node(&mut pdf, ids[18..24].to_vec(), 6);
+    let b = node(&mut pdf, [ids[15..18].to_vec(), vec![inner]].concat(), 9);
+    let mut kids: Vec<Object> = ids[..5].iter().map(|k| Object::Reference(*k)).collect();
+    kids.push(Object::Reference(a));
+    kids.extend(ids[9..15].iter().map(|k| Object::Reference(*k)));
+    kids.push(Object::Reference(b));
+    kids.extend(ids[24..].iter().map(|k| Object::Reference(*k)));
+    let pages_id = pdf.pages_id;
+    if let Ok(Object::Dictionary(d)) = pdf.doc.get_object_mut(pages_id) {
+        d.set("Kids", kids);
+    }
+    for bytes in [packed(pdf.doc.clone()), plain(pdf.doc.clone())] {
+        for (f, l) in [(12, 14), (20, 22), (25, 30)] {
+            let p = part(&bytes, f, l);
+            let numbers: Vec<u32> = p.pages.iter().map(|p| p.number).collect();
+            assert_eq!(numbers, (f..=l).collect::<Vec<_>>());
+            for pg in &p.pages {
+                assert!(
+                    pg.text.contains(&format!("page number {}", pg.number)),
+                    "page {}: {:?}",
+                    pg.number,
+                    pg.text
+                );
+            }
+        }
+        assert_parts_match(&bytes, 4);
+    }
+}
