@@ -33,9 +33,14 @@ struct Scan<'a> {
     i: usize,
 }
 
+/// White space as every PDF parser reads it (NUL, which not all do, goes to the parser).
 fn is_ws(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c')
 }
+
+/// The longest run of digits taken as a number: an integer that fits in an `i64`, a
+/// decimal of ordinary precision.
+const MAX_DIGITS: usize = 18;
 
 fn is_delimiter(c: u8) -> bool {
     matches!(
@@ -96,7 +101,8 @@ impl Scan<'_> {
             }
             self.i += 1;
         }
-        Some(&self.b[start..self.i])
+        // An empty name is legal but unusual: leave it to the parser.
+        (self.i > start).then(|| &self.b[start..self.i])
     }
 
     fn value(&mut self, depth: usize) -> Option<()> {
@@ -145,12 +151,17 @@ impl Scan<'_> {
         }
     }
 
+    /// Skips a run of digits and says how long it was (0 when too long to be a plain
+    /// number, so that the caller refuses it).
     fn digits(&mut self) -> usize {
         let start = self.i;
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.i += 1;
         }
-        self.i - start
+        match self.i - start {
+            n if n > MAX_DIGITS => 0,
+            n => n,
+        }
     }
 
     /// `-12`, `3.25`, or a reference `12 0 R`.
@@ -233,6 +244,9 @@ mod tests {
             b"<< /Type /Page /Title (unclosed >>",
             b"<< /Type /Page /Odd >>", // a key without a value
             b"<< /Type /Page /Flag nil >>",
+            b"<< /Type /Page / 1 >>", // an empty name
+            b"<< /Type /Page /Count 1234567890123456789012 >>", // overflows an i64
+            b"<< /Type\0/Page >>",    // NUL as white space
             b"[1 0 R]",
             b"null",
             b"",
