@@ -423,6 +423,23 @@ fn a_part_of_a_deep_tree_skips_what_lies_outside_it() {
     );
 }
 
+/// Extracts pages `first..=last` of a document whose page `n` says "page number n", and
+/// checks that each comes with its own number and text.
+fn assert_numbered_part(bytes: &[u8], first: u32, last: u32) -> StageOutput {
+    let p = part(bytes, first, last);
+    let numbers: Vec<u32> = p.pages.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, (first..=last).collect::<Vec<_>>());
+    for pg in &p.pages {
+        assert!(
+            pg.text.contains(&format!("page number {}", pg.number)),
+            "page {}: {:?}",
+            pg.number,
+            pg.text
+        );
+    }
+    p
+}
+
 /// An intermediate node whose `/Count` lies (the root's count is right): the counts do
 /// not add up, the part walks the whole tree, and no page is lost or misnumbered.
 #[test]
@@ -442,17 +459,7 @@ fn a_lying_intermediate_count_costs_time_not_pages() {
         d.set("Count", 2);
     }
     let bytes = packed(pdf.doc);
-    let p = part(&bytes, 21, 30);
-    let numbers: Vec<u32> = p.pages.iter().map(|p| p.number).collect();
-    assert_eq!(numbers, (21..=30).collect::<Vec<_>>());
-    for pg in &p.pages {
-        assert!(
-            pg.text.contains(&format!("page number {}", pg.number)),
-            "page {}: {:?}",
-            pg.number,
-            pg.text
-        );
-    }
+    let p = assert_numbered_part(&bytes, 21, 30);
     assert!(
         p.warnings.iter().any(|w| w.contains("do not add up")),
         "{:?}",
@@ -518,17 +525,7 @@ fn nodes_among_the_leaves_of_a_flat_tree_are_walked() {
     }
     for bytes in [packed(pdf.doc.clone()), plain(pdf.doc.clone())] {
         for (f, l) in [(12, 14), (20, 22), (25, 30)] {
-            let p = part(&bytes, f, l);
-            let numbers: Vec<u32> = p.pages.iter().map(|p| p.number).collect();
-            assert_eq!(numbers, (f..=l).collect::<Vec<_>>());
-            for pg in &p.pages {
-                assert!(
-                    pg.text.contains(&format!("page number {}", pg.number)),
-                    "page {}: {:?}",
-                    pg.number,
-                    pg.text
-                );
-            }
+            assert_numbered_part(&bytes, f, l);
         }
         assert_parts_match(&bytes, 4);
     }
