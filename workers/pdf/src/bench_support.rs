@@ -111,6 +111,25 @@ pub fn part_load(bytes: &[u8], first: u32, last: u32) -> Option<(usize, usize)> 
     Some((lazy.objects.len(), full.doc.objects.len()))
 }
 
+/// The whole extraction of `bytes` after loading the whole file with lopdf, as every
+/// run did before whole runs loaded only what their pages read: for tests that check the
+/// two loads give the same output, and for timing them side by side.
+#[doc(hidden)]
+pub fn extract_eager(
+    bytes: &[u8],
+    tables: bool,
+) -> Result<daa_shared::model::StageOutput, daa_shared::model::TaskError> {
+    let req = crate::extract::Request {
+        limits: &Limits::default(),
+        range: None,
+        tables,
+        cancelled: &|| false,
+        past_end_is_empty: false,
+        eager: true,
+    };
+    crate::extract::run(bytes, &req).map(|x| crate::PdfAgent::output(x, true))
+}
+
 /// How many pages outside `first..=last` a lazy load of that part counted from their
 /// bytes without parsing them (they are loaded as empty dictionaries), or `None` when the
 /// lazy path did not apply. For tests.
@@ -125,14 +144,15 @@ pub fn part_pages_unparsed(bytes: &[u8], first: u32, last: u32) -> Option<usize>
     )
 }
 
-/// Loads `bytes` as a part (`Some((first, last))`, lazily) or whole, and returns how
-/// many objects it holds: for timing the load apart from the extraction.
+/// Loads `bytes` as a part (`Some((first, last))`) or for a whole run (`None`), both
+/// lazily as the extraction does, and returns how many objects it holds: for timing the
+/// load apart from the extraction.
 #[doc(hidden)]
 pub fn load_only(bytes: &[u8], range: Option<(u32, u32)>) -> usize {
     let limits = Limits::default();
     let loaded = match range {
         Some((f, l)) => crate::load::load_range(bytes, &limits, f, l),
-        None => crate::load::load(bytes, &limits),
+        None => crate::load::load_range(bytes, &limits, 1, u32::MAX),
     };
     loaded.map_or(0, |l| l.doc.objects.len())
 }

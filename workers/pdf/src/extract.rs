@@ -26,6 +26,9 @@ pub(crate) struct Request<'a> {
     /// A range that starts past the last page gives no pages and a warning instead of an
     /// error (a part of a split planned from a page count that was too high).
     pub(crate) past_end_is_empty: bool,
+    /// Load the whole file as lopdf does, not only what the pages read (for comparing
+    /// the two loads in tests and benchmarks).
+    pub(crate) eager: bool,
 }
 
 /// What an extraction produced.
@@ -44,9 +47,13 @@ pub(crate) struct Extraction {
 /// Runs an extraction.
 pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskError> {
     let limits = req.limits;
-    let loaded = match req.range {
-        Some((first, last)) => load::load_range(bytes, limits, first, last)?,
-        None => load::load(bytes, limits)?,
+    // A whole run loads what its pages read as a part does (all pages, the outline):
+    // not the annotations, link destinations, structure trees and thumbnails that the
+    // extraction never reads, which are most of the objects of a hyperlinked manual.
+    let loaded = match (req.range, req.eager) {
+        (_, true) => load::load(bytes, limits)?,
+        (Some((first, last)), false) => load::load_range(bytes, limits, first, last)?,
+        (None, false) => load::load_range(bytes, limits, 1, u32::MAX)?,
     };
     let doc = &loaded.doc;
     let mut x = Extraction {

@@ -45,7 +45,9 @@
 //! When the task carries a [`Part`](daa_shared::model::Part) with `first_page` and
 //! `last_page`, only those pages are extracted; numbers stay absolute. Only what those
 //! pages need is loaded (see `lazy`), and the last part runs to the real end of the
-//! document, whatever `last_page` says.
+//! document, whatever `last_page` says. A whole run loads the same way, as the part
+//! "pages 1 to the end": the objects no extraction reads (annotations, structure trees,
+//! thumbnails) stay unparsed.
 //!
 //! # Failures
 //!
@@ -140,6 +142,7 @@ impl PdfAgent {
             tables,
             cancelled,
             past_end_is_empty: false,
+            eager: false,
         };
         Ok(Self::output(extract::run(bytes, &req)?, true))
     }
@@ -147,7 +150,7 @@ impl PdfAgent {
     /// The stage output of an extraction. `text` (the pages' texts joined by form
     /// feeds) is left out of what goes on the wire: the synthesis joins the pages itself,
     /// and a result need not carry every character twice.
-    fn output(x: extract::Extraction, with_text: bool) -> StageOutput {
+    pub(crate) fn output(x: extract::Extraction, with_text: bool) -> StageOutput {
         let text = with_text.then(|| daa_shared::model::Page::joined_text(&x.pages));
         StageOutput {
             text,
@@ -200,6 +203,7 @@ impl Agent for PdfAgent {
             tables: task.requirements.extract_tables,
             cancelled: &move || cancel.is_cancelled(),
             past_end_is_empty: split,
+            eager: false,
         };
         let out = Self::output(extract::run(&doc.bytes, &req)?, false);
         tracing::debug!(

@@ -15,8 +15,21 @@ fn agent() -> PdfAgent {
     PdfAgent::new(Limits::default())
 }
 
+/// The whole run after a full load of the file: what every part is compared with.
 fn whole(bytes: &[u8]) -> StageOutput {
-    agent().extract(bytes, None, true, &|| false).unwrap()
+    daa_pdf::bench_support::extract_eager(bytes, true).unwrap()
+}
+
+/// A whole run as the agent does it (loading only what its pages read) gives exactly
+/// the full load's output: pages, tables, warnings and every metadata field.
+fn assert_whole_runs_match(bytes: &[u8]) {
+    let lazy = agent().extract(bytes, None, true, &|| false).unwrap();
+    let eager = whole(bytes);
+    assert_eq!(lazy.pages, eager.pages);
+    assert_eq!(lazy.text, eager.text);
+    assert_eq!(lazy.tables, eager.tables);
+    assert_eq!(lazy.metadata, eager.metadata);
+    assert_eq!(lazy.warnings, eager.warnings);
 }
 
 fn part(bytes: &[u8], first: u32, last: u32) -> StageOutput {
@@ -319,7 +332,7 @@ fn a_plain_document_updated_in_place_reads_its_newest_objects() {
 }
 
 /// The shared corpus beside the repository (`DAA_CORPUS` overrides), when present: every
-/// PDF split in two gives the whole run's pages.
+/// PDF's whole run gives the full load's output, and split in two gives its pages.
 #[test]
 fn parts_of_the_shared_corpus_match_the_whole() {
     let dir = std::env::var_os("DAA_CORPUS")
@@ -333,8 +346,9 @@ fn parts_of_the_shared_corpus_match_the_whole() {
     }
     for f in daa_pdf::bench_support::pdf_files(&dir).unwrap() {
         let bytes = std::fs::read(&f).unwrap();
+        println!("{}", f.display());
+        assert_whole_runs_match(&bytes);
         if whole(&bytes).pages.len() >= 2 {
-            println!("{}", f.display());
             assert_parts_match(&bytes, 2);
         }
     }
@@ -529,4 +543,29 @@ fn nodes_among_the_leaves_of_a_flat_tree_are_walked() {
         }
         assert_parts_match(&bytes, 4);
     }
+}
+
+/// Whole runs load lazily too: on every shipped PDF (with and without object streams,
+/// damaged ones included) and on generated flat, deep and plain documents with outlines,
+/// the output is the full load's.
+#[test]
+fn a_whole_run_gives_what_a_full_load_gives() {
+    for f in [
+        "debian-refcard-en-a4.pdf",
+        "dmca.pdf",
+        "garbage-xref.pdf",
+        "naacl06-shinyama.pdf",
+        "pdfminer-simple1.pdf",
+        "shared-mime-info-spec.pdf",
+    ] {
+        assert_whole_runs_match(&fixture(f));
+    }
+    assert_whole_runs_match(&packed_document(60));
+    assert_whole_runs_match(&packed_document_with(100, Some(6), true));
+    assert_whole_runs_match(&plain(document_with(60, Some(4), true)));
+    // A hyperlinked document loads fewer objects than the file holds: the link
+    // annotations are not read.
+    let bytes = packed_document(60);
+    let (loaded, full) = daa_pdf::bench_support::part_load(&bytes, 1, u32::MAX).unwrap();
+    assert!(loaded < full, "{loaded} objects loaded of {full}");
 }
