@@ -3,9 +3,9 @@
 //! A part of a split document walks the page tree up to its pages, and in a flat tree
 //! (hundreds of page dictionaries under one node, as merging tools and many writers make
 //! it) every page before and after the range must be looked at only to count it. Parsing
-//! each of them with lopdf was most of a part's lazy load. A node is a leaf when it has no
-//! `/Kids` (see `pages::walk`), so the walk only needs to know that key's absence: this
-//! module checks it on the bytes.
+//! each of them with lopdf was a third of a part's lazy load. A node is a leaf when it
+//! has no `/Kids` (see `pages::walk`), so the walk only needs to know that key's
+//! absence: this module checks it on the bytes.
 //!
 //! The check is strict rather than clever: it accepts only a dictionary whose every token
 //! is plain (names without `#` escapes, integers and decimals, references, literal
