@@ -871,14 +871,13 @@ mod tests {
         assert_eq!(order(&b), vec![0, 1, 2, 3, 4]);
     }
 
-    /// A small deterministic generator (xorshift), for reproducible random pages.
+    /// A deterministic generator, for reproducible random pages.
     struct Rng(u64);
 
     impl Rng {
         fn next(&mut self) -> f32 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
+            let mut x = crate::xorshift::XorShift(self.0);
+            self.0 = x.next_u64();
             (self.0 >> 40) as f32 / (1u64 << 24) as f32
         }
     }

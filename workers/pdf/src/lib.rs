@@ -77,6 +77,8 @@ mod pages;
 mod rawfile;
 pub mod similarity;
 mod tables;
+#[cfg(test)]
+mod xorshift;
 
 pub use limits::Limits;
 pub use page_image::{page_image, PageImage};
