@@ -2,7 +2,7 @@
 //! the next stage, end the job. Every step is idempotent, so a redelivered message, a
 //! restarted coordinator or a second coordinator changes nothing twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_nats::jetstream;
@@ -216,35 +216,44 @@ pub(crate) async fn commit(
     }
 }
 
-/// A job's snapshot, without the results this coordinator holds decoded (they are
-/// only listed as committed; [`completed_stages`] takes them from [`Ctx::decoded`]).
+/// A job as this coordinator reads it before an advance.
+pub(crate) struct Snapshot {
+    /// What Redis holds, without the outputs of the results in `held` (they are only
+    /// listed as committed).
+    pub(crate) redis: JobSnapshot,
+    /// The job's results this coordinator held decoded when Redis was read. Taken once,
+    /// with the read: an eviction from [`Ctx::decoded`] before [`completed_stages`]
+    /// runs cannot lose a result that the read left out.
+    pub(crate) held: HashMap<String, Arc<StageResult>>,
+}
+
+/// Reads job `job_id`: from Redis, what this coordinator does not hold decoded.
 pub(crate) async fn snapshot(
     ctx: &Ctx,
     job_id: &str,
-) -> Result<Option<JobSnapshot>, CoordinatorError> {
+) -> Result<Option<Snapshot>, CoordinatorError> {
     let held = ctx.decoded.job(job_id);
-    Ok(ctx
+    let redis = ctx
         .store
         .job_snapshot_except(job_id, |task| held.contains_key(task))
-        .await?)
+        .await?;
+    Ok(redis.map(|redis| Snapshot { redis, held }))
 }
 
-/// The completed stages of job `job_id`, rebuilt from its committed results: those in `held`
-/// (decoded earlier) as they are, the others decoded from the snapshot and added to
-/// `held`.
+/// The completed stages of a job, rebuilt from its committed results: those held decoded
+/// as they are, the others decoded from the snapshot and added to `cache`.
 pub(crate) fn completed_stages(
-    job_id: &str,
-    snap: &JobSnapshot,
-    held: &DecodedResults,
+    snap: &Snapshot,
+    cache: &DecodedResults,
 ) -> Result<Vec<CompletedStage>, CoordinatorError> {
-    let mut known = held.job(job_id);
-    for (task, blob) in &snap.outputs {
+    let mut known = snap.held.clone();
+    for (task, blob) in &snap.redis.outputs {
         let r: Arc<StageResult> = Arc::new(Encoding::MsgPack.decode(blob)?);
-        held.insert(Arc::clone(&r), blob.len());
+        cache.insert(Arc::clone(&r), blob.len());
         known.insert(task.clone(), r);
     }
     let mut by_stage: BTreeMap<u32, Vec<Arc<StageResult>>> = BTreeMap::new();
-    for task in &snap.committed {
+    for task in &snap.redis.committed {
         // A committed output gone from Redis (the job ended meanwhile) is left out.
         if let Some(r) = known.get(task) {
             by_stage
@@ -256,7 +265,7 @@ pub(crate) fn completed_stages(
     let mut done = Vec::new();
     for (index, mut results) in by_stage {
         // The current stage counts only once every task of it has reported.
-        if i64::from(index) == snap.state.stage_index && snap.open > 0 {
+        if i64::from(index) == snap.redis.state.stage_index && snap.redis.open > 0 {
             break;
         }
         results.sort_by_key(|r| part_of(&r.task_id));
@@ -317,13 +326,13 @@ async fn open_next(ctx: &Ctx, job_id: &str, again: bool) -> Result<(), Coordinat
     let Some(snap) = snapshot(ctx, job_id).await? else {
         return Ok(());
     };
-    if snap.state.status.is_terminal() {
+    if snap.redis.state.status.is_terminal() {
         return Ok(());
     }
-    let Some(spec) = snap.state.spec.clone() else {
+    let Some(spec) = snap.redis.state.spec.clone() else {
         return Ok(());
     };
-    let done = completed_stages(job_id, &snap, &ctx.decoded)?;
+    let done = completed_stages(&snap, &ctx.decoded)?;
     let now = now_ms();
     let hints = hints(ctx, &done).await;
     match next_stage(&spec, &done, &hints, || {
@@ -448,8 +457,6 @@ async fn reannounce(ctx: &Ctx, job_id: &str) -> Result<(), CoordinatorError> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use daa_shared::model::{Outcome, StageOutput, StageTask};
     use daa_shared::store::JobState;
 
@@ -473,8 +480,14 @@ mod tests {
         }
     }
 
-    fn snapshot(committed: &[&StageResult], fetched: &[&StageResult], open: u64) -> JobSnapshot {
-        JobSnapshot {
+    /// A snapshot of job "j" taken while `cache` held what it holds.
+    fn snapshot(
+        committed: &[&StageResult],
+        fetched: &[&StageResult],
+        open: u64,
+        cache: &DecodedResults,
+    ) -> Snapshot {
+        let redis = JobSnapshot {
             state: JobState {
                 status: JobStatus::Running,
                 stage_index: 1,
@@ -489,6 +502,10 @@ mod tests {
                 .map(|r| (r.task_id.clone(), Encoding::MsgPack.encode(r).unwrap()))
                 .collect::<HashMap<_, _>>(),
             open,
+        };
+        Snapshot {
+            redis,
+            held: cache.job("j"),
         }
     }
 
@@ -500,8 +517,13 @@ mod tests {
         let held = DecodedResults::new(1 << 20, std::time::Duration::from_secs(3600));
         // This coordinator committed part 1; validation and part 0 came from Redis.
         held.insert(Arc::new(part1.clone()), 10);
-        let snap = snapshot(&[&part1, &validation, &part0], &[&validation, &part0], 0);
-        let done = completed_stages("j", &snap, &held).unwrap();
+        let snap = snapshot(
+            &[&part1, &validation, &part0],
+            &[&validation, &part0],
+            0,
+            &held,
+        );
+        let done = completed_stages(&snap, &held).unwrap();
         assert_eq!(done.len(), 2);
         assert_eq!(done[0].stage, Stage::Validation);
         assert_eq!(*done[0].results[0], validation);
@@ -519,12 +541,16 @@ mod tests {
         want.sort();
         assert_eq!(kept, want);
         let again = completed_stages(
-            "j",
-            &snapshot(&[&part1, &validation, &part0], &[], 0),
+            &snapshot(&[&part1, &validation, &part0], &[], 0, &held),
             &held,
         )
         .unwrap();
         assert_eq!(again, done);
+        // Evicted from the cache after Redis was read without them: the snapshot still
+        // has them, no part goes missing.
+        let snap = snapshot(&[&part1, &validation, &part0], &[], 0, &held);
+        held.forget("j");
+        assert_eq!(completed_stages(&snap, &held).unwrap(), done);
     }
 
     #[test]
@@ -534,8 +560,7 @@ mod tests {
         let held = DecodedResults::new(1 << 20, std::time::Duration::from_secs(3600));
         // Part 1 of the extraction is still running: the stage is not complete.
         let done = completed_stages(
-            "j",
-            &snapshot(&[&validation, &part0], &[&validation, &part0], 1),
+            &snapshot(&[&validation, &part0], &[&validation, &part0], 1, &held),
             &held,
         )
         .unwrap();
@@ -545,8 +570,7 @@ mod tests {
         // held: no result, no error.
         let held = DecodedResults::new(1 << 20, std::time::Duration::from_secs(3600));
         let done = completed_stages(
-            "j",
-            &snapshot(&[&validation, &part0], &[&validation], 0),
+            &snapshot(&[&validation, &part0], &[&validation], 0, &held),
             &held,
         )
         .unwrap();

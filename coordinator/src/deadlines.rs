@@ -53,13 +53,13 @@ async fn sweep(ctx: &Ctx, fence: u64) -> Result<(), CoordinatorError> {
 /// End a job whose deadline passed, unless `fence` is no longer current (false).
 async fn expire(ctx: &Ctx, job_id: &str, fence: u64) -> Result<bool, CoordinatorError> {
     let snap = match snapshot(ctx, job_id).await? {
-        Some(s) if !s.state.status.is_terminal() => s,
+        Some(s) if !s.redis.state.status.is_terminal() => s,
         _ => return Ok(ctx.store.remove_deadline(job_id).await.map(|()| true)?),
     };
-    let Some(spec) = snap.state.spec.clone() else {
+    let Some(spec) = snap.redis.state.spec.clone() else {
         return Ok(ctx.store.remove_deadline(job_id).await.map(|()| true)?);
     };
-    let done = completed_stages(job_id, &snap, &ctx.decoded)?;
+    let done = completed_stages(&snap, &ctx.decoded)?;
     let now = now_ms();
     // What the job was waiting for: the stage after the completed ones.
     let waiting = match next_stage(&spec, &done, &PlanHints::default(), Default::default) {

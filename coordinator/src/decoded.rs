@@ -34,8 +34,8 @@ pub(crate) struct DecodedResults {
 #[derive(Debug, Default)]
 struct Inner {
     jobs: HashMap<String, JobResults>,
-    /// Jobs in the order their first result arrived (eviction order), with the
-    /// entry's generation. Removing a job leaves its entry here (a scan per job end would cost as
+    /// Jobs in the order their first result arrived (eviction order), with the entry's
+    /// generation. Removing a job leaves its entry here (a scan per job end would cost as
     /// much as the cache is large); an entry whose job is gone, or kept again since, is
     /// skipped, and such entries are swept out once they outnumber the live ones.
     order: VecDeque<(String, u64)>,
