@@ -9,8 +9,6 @@
 //! task together by [`Limits::max_total_decompressed_bytes`](crate::Limits), tracked in a
 //! [`Budget`].
 
-use std::io::Read;
-
 use lopdf::{Dictionary, Document, Object, Stream};
 
 /// How many decoded bytes the task may still produce.
@@ -212,29 +210,80 @@ fn deflate_again(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap_or_default()
 }
 
-/// Inflates zlib (or raw deflate) data, reading at most `cap + 1` bytes.
+/// Inflates zlib (or raw deflate) data, producing at most `cap + 1` bytes.
+///
+/// Damage keeps what came out before it, as readers do: a wrong Adler-32 checksum (the
+/// data are all there), a stream cut short, a bad block in the middle. A zlib header
+/// that does not check out is read as raw deflate, from the start and then past the two
+/// header bytes, whichever yields more. Only damage that yields nothing is an error.
 fn inflate(input: &[u8], cap: usize, budget: &Budget) -> Result<(Vec<u8>, bool), DecodeError> {
     let zlib_header = input.len() >= 2
         && input[0] & 0x0f == 8
         && (u16::from(input[0]) << 8 | u16::from(input[1])) % 31 == 0;
-    let mut out = Vec::with_capacity((input.len() * 4).min(cap).min(1 << 20));
-    let limit = cap as u64 + 1;
-    let res = if zlib_header {
-        flate2::read::ZlibDecoder::new(input)
-            .take(limit)
-            .read_to_end(&mut out)
+    let (out, damaged) = if zlib_header {
+        inflate_with(input, true, cap)
     } else {
-        flate2::read::DeflateDecoder::new(input)
-            .take(limit)
-            .read_to_end(&mut out)
+        let whole = inflate_with(input, false, cap);
+        match (&whole, input.get(2..)) {
+            // A damaged zlib header in front of deflate data.
+            ((out, true), Some(rest)) if out.len() < cap => {
+                let skipped = inflate_with(rest, false, cap);
+                if skipped.0.len() > out.len() {
+                    (skipped.0, true)
+                } else {
+                    whole
+                }
+            }
+            _ => whole,
+        }
     };
     if out.len() > cap {
         return Err(limit_error(budget, out.len()));
     }
-    match res {
-        Ok(_) => Ok((out, false)),
-        Err(_) if !out.is_empty() => Ok((out, true)),
-        Err(_) => Err(DecodeError::Corrupt("FlateDecode".into())),
+    if damaged && out.is_empty() {
+        return Err(DecodeError::Corrupt("FlateDecode".into()));
+    }
+    Ok((out, damaged))
+}
+
+/// Runs the inflater over `input` until it ends, fails or stalls, or more than `cap`
+/// bytes came out. Returns the output and whether the data were damaged (an error, or
+/// input that ran out before the end of the stream).
+fn inflate_with(input: &[u8], zlib_header: bool, cap: usize) -> (Vec<u8>, bool) {
+    use flate2::{Decompress, FlushDecompress, Status};
+    const STEP: usize = 64 * 1024;
+    let limit = cap.saturating_add(1);
+    let mut z = Decompress::new(zlib_header);
+    let mut out: Vec<u8> = Vec::with_capacity(
+        input
+            .len()
+            .saturating_mul(4)
+            .clamp(STEP, 1 << 20)
+            .min(limit),
+    );
+    loop {
+        let room = limit.saturating_sub(out.len());
+        if room == 0 {
+            // Over the cap: the caller reports the limit.
+            return (out, false);
+        }
+        // The inflater writes into the spare capacity only, which never exceeds the cap.
+        if out.capacity() == out.len() {
+            out.reserve_exact(STEP.max(out.len()).min(room));
+        }
+        let consumed = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
+        let rest = input.get(consumed..).unwrap_or_default();
+        let before = (z.total_in(), z.total_out());
+        match z.decompress_vec(rest, &mut out, FlushDecompress::None) {
+            Ok(Status::StreamEnd) => return (out, false),
+            Ok(Status::Ok | Status::BufError) => {
+                if (z.total_in(), z.total_out()) == before {
+                    // The input ran out before the end of the stream: cut short.
+                    return (out, true);
+                }
+            }
+            Err(_) => return (out, true),
+        }
     }
 }
 
@@ -297,6 +346,46 @@ mod tests {
         let (out, bad) = decode(&doc, &s, &mut b).unwrap();
         assert!(bad);
         assert!(out.len() > 1000 && text.as_bytes().starts_with(&out));
+    }
+
+    #[test]
+    fn a_bad_checksum_keeps_all_the_data() {
+        let doc = Document::new();
+        let text: String = (0..5000)
+            .map(|i| format!("{} ", i * 7919 % 10007))
+            .collect();
+        let mut s = flate_stream(text.as_bytes());
+        let n = s.content.len();
+        s.content[n - 1] ^= 0x55;
+        let mut b = Budget::new(u64::MAX, 1 << 20);
+        let (out, bad) = decode(&doc, &s, &mut b).unwrap();
+        assert!(bad);
+        assert_eq!(out, text.as_bytes());
+    }
+
+    #[test]
+    fn a_damaged_zlib_header_is_read_past() {
+        let doc = Document::new();
+        let text = b"BT /F1 12 Tf (a header hit by one bad byte) Tj ET".repeat(40);
+        let mut s = flate_stream(&text);
+        s.content[1] ^= 0x01;
+        let mut b = Budget::new(u64::MAX, 1 << 20);
+        let (out, bad) = decode(&doc, &s, &mut b).unwrap();
+        assert!(bad);
+        assert_eq!(out, text);
+    }
+
+    #[test]
+    fn nothing_readable_is_corrupt() {
+        let doc = Document::new();
+        let mut d = Dictionary::new();
+        d.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+        let s = Stream::new(d, vec![0xff; 64]);
+        let mut b = Budget::new(u64::MAX, 1 << 20);
+        assert_eq!(
+            decode(&doc, &s, &mut b).unwrap_err(),
+            DecodeError::Corrupt("FlateDecode".into())
+        );
     }
 
     #[test]

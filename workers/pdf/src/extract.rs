@@ -256,7 +256,7 @@ fn page_content(
                 Ok((d, damaged)) => {
                     if damaged {
                         warnings.push(
-                            "a content stream is damaged; the text after the damage is lost".into(),
+                            "a content stream is damaged (its data end early or fail their checksum); text after the damage may be lost".into(),
                         );
                     }
                     data.extend_from_slice(&d);

@@ -289,8 +289,12 @@ impl Completer<'_> {
             return Ok(());
         };
         if stream.dict.has(b"Filter") {
-            let (data, _) = decode::decode(&Document::new(), &stream, &mut self.budget)
+            let (data, damaged) = decode::decode(&Document::new(), &stream, &mut self.budget)
                 .map_err(|e| format!("object stream {container} 0 R: {e}"))?;
+            if damaged {
+                // The full load reads what survives and says what was lost.
+                return Err(format!("object stream {container} 0 R is damaged"));
+            }
             stream.set_content(data);
         }
         let first = match stream.dict.get(b"First") {

@@ -39,6 +39,8 @@ struct LoadState {
     too_many: bool,
     budget: Option<Budget>,
     objstm_error: Option<String>,
+    /// Object streams whose data were damaged (kept up to the damage).
+    objstm_damaged: Vec<(u32, u16)>,
     /// Set for a lazy load: object streams are kept packed here instead of decoded.
     stash: Option<Stash>,
 }
@@ -71,7 +73,10 @@ fn filter(id: (u32, u16), obj: &mut Object) -> Option<((u32, u16), Object)> {
                 let doc = Document::new();
                 let budget = st.budget.as_mut()?;
                 match decode::decode(&doc, s, budget) {
-                    Ok((data, _)) => {
+                    Ok((data, damaged)) => {
+                        if damaged {
+                            st.objstm_damaged.push(id);
+                        }
                         s.dict.remove(b"Filter");
                         s.dict.remove(b"DecodeParms");
                         s.set_content(data);
@@ -108,8 +113,14 @@ fn page_tree_loaded(doc: &Document) -> bool {
     pages.has(b"Kids") || matches!(pages.get(b"Type"), Ok(Object::Name(n)) if n == b"Page")
 }
 
-fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Document, String> {
-    attempt_with(bytes, limits, force_reconstruct, None).map(|(doc, _)| doc)
+/// A document as one parse left it, with the object streams it found damaged.
+struct Attempt {
+    doc: Document,
+    damaged: Vec<(u32, u16)>,
+}
+
+fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Attempt, String> {
+    attempt_with(bytes, limits, force_reconstruct, None).map(|(a, _)| a)
 }
 
 fn attempt_with(
@@ -117,7 +128,7 @@ fn attempt_with(
     limits: &Limits,
     force_reconstruct: bool,
     stash: Option<Stash>,
-) -> Result<(Document, Option<Stash>), String> {
+) -> Result<(Attempt, Option<Stash>), String> {
     STATE.with(|st| {
         *st.borrow_mut() = LoadState {
             max_objects: limits.max_objects,
@@ -138,9 +149,14 @@ fn attempt_with(
     let res = catch_unwind(AssertUnwindSafe(|| {
         Document::load_mem_with_options(bytes, opts)
     }));
-    let (too_many, objstm_error, stash) = STATE.with(|st| {
+    let (too_many, objstm_error, stash, damaged) = STATE.with(|st| {
         let mut st = st.borrow_mut();
-        (st.too_many, st.objstm_error.clone(), st.stash.take())
+        (
+            st.too_many,
+            st.objstm_error.clone(),
+            st.stash.take(),
+            std::mem::take(&mut st.objstm_damaged),
+        )
     });
     if too_many {
         return Err(format!(
@@ -160,7 +176,7 @@ fn attempt_with(
                     return Err(o);
                 }
             }
-            Ok((doc, stash))
+            Ok((Attempt { doc, damaged }, stash))
         }
     }
 }
@@ -203,20 +219,20 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         ));
     }
     let mut warnings = Vec::new();
-    let doc = match attempt(bytes, limits, false) {
-        Ok(doc) if page_tree_loaded(&doc) => doc,
+    let Attempt { doc, damaged } = match attempt(bytes, limits, false) {
+        Ok(a) if page_tree_loaded(&a.doc) => a,
         first => match attempt(bytes, limits, true) {
-            Ok(doc) if page_tree_loaded(&doc) => {
+            Ok(a) if page_tree_loaded(&a.doc) => {
                 warnings.push(
                     "the cross-reference data did not lead to the page tree; it was rebuilt by scanning the file for objects".to_string(),
                 );
-                doc
+                a
             }
             second => {
                 let reason = match (first, second) {
                     (Err(e), _) => e,
                     (Ok(_), Err(e)) => e,
-                    (Ok(doc), Ok(_)) if doc.trailer.has(b"Encrypt") && doc.encryption_state.is_none() => {
+                    (Ok(a), Ok(_)) if a.doc.trailer.has(b"Encrypt") && a.doc.encryption_state.is_none() => {
                         "the document is encrypted with a user password; it cannot be opened without it".to_string()
                     }
                     (Ok(_), Ok(_)) => {
@@ -227,6 +243,11 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
             }
         },
     };
+    for (num, gen) in &damaged {
+        warnings.push(format!(
+            "object stream {num} {gen} R is damaged (its data end early or fail their checksum); objects after the damage are missing"
+        ));
+    }
     let encrypted = doc.encryption_state.is_some() || doc.trailer.has(b"Encrypt");
     if doc.trailer.has(b"Encrypt") && doc.encryption_state.is_none() {
         return Err(TaskError::permanent(
@@ -301,7 +322,8 @@ fn lazy_with(
     limits: &Limits,
     complete: impl FnOnce(&mut Document, &mut Stash) -> Result<(), String>,
 ) -> Option<Document> {
-    let (mut doc, stash) = attempt_with(bytes, limits, false, Some(Stash::default())).ok()?;
+    let (Attempt { mut doc, .. }, stash) =
+        attempt_with(bytes, limits, false, Some(Stash::default())).ok()?;
     let mut stash = stash?;
     // Encrypted documents (even ones lopdf opened with the empty password) take the full
     // load, which reports the encryption state.

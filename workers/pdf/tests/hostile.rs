@@ -147,6 +147,48 @@ fn object_stream_bomb_is_not_inflated() {
 }
 
 #[test]
+fn streams_with_a_bad_checksum_are_read_whole() {
+    // Writers and damaged copies get the Adler-32 at the end of a zlib stream wrong while
+    // the data are all there: a reader keeps them, and says the stream was damaged.
+    let mut p = Pdf::new();
+    p.helvetica();
+    let mut contents = zlib(b"BT /F1 12 Tf 72 700 Td (every byte kept) Tj ET");
+    let n = contents.len();
+    contents[n - 1] ^= 0x5a;
+    let contents = p.stream(dictionary! { "Filter" => "FlateDecode" }, contents);
+    p.page_with(b"", dictionary! { "Contents" => contents });
+    p.finish();
+    // The font and page dictionaries go into an object stream; spoil its checksum too.
+    let mut bytes = Vec::new();
+    let options = lopdf::SaveOptions::builder()
+        .use_object_streams(true)
+        .use_xref_streams(true)
+        .compression_level(6)
+        .build();
+    p.doc.save_with_options(&mut bytes, options).unwrap();
+    let find = |from: usize, what: &[u8]| {
+        from + bytes[from..]
+            .windows(what.len())
+            .position(|w| w == what)
+            .unwrap()
+    };
+    let objstm = find(0, b"/ObjStm");
+    let end = find(objstm, b"endstream");
+    let last =
+        end - 1 - usize::from(bytes[end - 1] == b'\n') - usize::from(bytes[end - 2] == b'\r');
+    bytes[last] ^= 0x5a;
+    let out = extract(&bytes).unwrap();
+    assert_eq!(out.pages[0].text, "every byte kept");
+    let warned = |what: &str| {
+        out.warnings
+            .iter()
+            .any(|w| w.contains(what) && w.contains("damaged"))
+    };
+    assert!(warned("object stream"), "{:?}", out.warnings);
+    assert!(warned("content stream"), "{:?}", out.warnings);
+}
+
+#[test]
 fn forms_that_draw_themselves_or_fan_out() {
     let mut p = Pdf::new();
     p.helvetica();
