@@ -5,7 +5,8 @@
 //! escapes the agent, or a run slower than 5 s, is reported and its input written to
 //! OUT (default `target/mutate`) for a regression test. The refusals are counted by
 //! reason. With `MUTATE_COMPARE=1`, `pdftotext` reads every damaged file too, and a
-//! table says how often each of the two got text out where the other did not.
+//! table says how often each of the two got text out where the other did not (the
+//! files only pdftotext read are written to OUT).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[global_allocator]
@@ -242,6 +243,9 @@ fn main() {
         if compare {
             let theirs = pdftotext_reads(&out, &b);
             table[usize::from(ours)][usize::from(theirs)] += 1;
+            if theirs && !ours {
+                std::fs::write(out.join(format!("pdftotext-only-{tag}")), &b).unwrap();
+            }
         }
         if took > Duration::from_secs(5) {
             println!("SLOW {tag} {took:?}");

@@ -55,7 +55,11 @@
 //! password, more pages or objects than the [`Limits`], an object stream that is a
 //! decompression bomb, a panic inside the parser) is a permanent [`TaskError`] whose
 //! message says why. Limits met while reading a page (a content stream bomb, too many
-//! operators) cut that page short with a warning instead.
+//! operators) cut that page short with a warning instead. Damaged compressed data (a
+//! wrong checksum, a stream cut short, a bad block) keep what inflated before the damage,
+//! with a warning naming the stream; only a stream that yields nothing is lost.
+//! `cargo run --release -p daa-pdf --example mutate -- DIR` damages files at random and
+//! checks that every outcome is a result (with `MUTATE_COMPARE=1`, beside pdftotext's).
 
 use daa_shared::model::{AgentKind, DocKind, Stage, StageOutput, StageTask, TaskError};
 use daa_worker::{Agent, Capabilities, TaskContext};
