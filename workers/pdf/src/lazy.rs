@@ -232,8 +232,13 @@ impl Completer<'_> {
                 let obj = self.read_top_level(file, *offset as usize, id)?;
                 return self.insert(id, obj);
             }
-            // Free, missing or at an offset lopdf could not read: a dangling reference,
-            // which the extraction treats as null, as after a full load.
+            // In the file but not parsed: lopdf could not read it. The full load reads
+            // such objects again leniently (`salvage`), so the lazy load hands over.
+            (Some(XrefEntry::Normal { .. }), None) => {
+                return Err(format!("object {} {} R could not be parsed", id.0, id.1))
+            }
+            // Free or missing: a dangling reference, which the extraction treats as
+            // null, as after a full load.
             _ => return Ok(()),
         };
         self.open(container)?;

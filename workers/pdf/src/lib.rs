@@ -57,7 +57,9 @@
 //! message says why. Limits met while reading a page (a content stream bomb, too many
 //! operators) cut that page short with a warning instead. Damaged compressed data (a
 //! wrong checksum, a stream cut short, a bad block) keep what inflated before the damage,
-//! with a warning naming the stream; only a stream that yields nothing is lost.
+//! with a warning naming the stream; only a stream that yields nothing is lost. An
+//! object whose syntax lopdf rejects is read again leniently, without the entries that
+//! do not parse (`salvage`).
 //! `cargo run --release -p daa-pdf --example mutate -- DIR` damages files at random and
 //! checks that every outcome is a result (with `MUTATE_COMPARE=1`, beside pdftotext's).
 
@@ -79,6 +81,7 @@ mod objects;
 mod page_image;
 mod pages;
 mod rawfile;
+mod salvage;
 pub mod similarity;
 mod tables;
 #[cfg(test)]

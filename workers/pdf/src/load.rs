@@ -18,6 +18,7 @@ use lopdf::{Document, LoadOptions, Object};
 use crate::decode::{self, Budget};
 use crate::lazy::{self, Stash};
 use crate::rawfile;
+use crate::salvage;
 use crate::Limits;
 
 /// A loaded document and what loading it found.
@@ -113,10 +114,12 @@ fn page_tree_loaded(doc: &Document) -> bool {
     pages.has(b"Kids") || matches!(pages.get(b"Type"), Ok(Object::Name(n)) if n == b"Page")
 }
 
-/// A document as one parse left it, with the object streams it found damaged.
+/// A document as one parse left it, with the object streams it found damaged and the
+/// number of objects read again leniently ([`salvage`]).
 struct Attempt {
     doc: Document,
     damaged: Vec<(u32, u16)>,
+    salvaged: usize,
 }
 
 fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Attempt, String> {
@@ -176,7 +179,21 @@ fn attempt_with(
                     return Err(o);
                 }
             }
-            Ok((Attempt { doc, damaged }, stash))
+            let mut doc = doc;
+            // A full load (no stash) gives the objects lopdf could not parse a second
+            // chance; a lazy load leaves object streams out on purpose.
+            let salvaged = match (&stash, rawfile::body(bytes)) {
+                (None, Some(file)) => salvage::missing_objects(&mut doc, file, limits.max_depth),
+                _ => 0,
+            };
+            Ok((
+                Attempt {
+                    doc,
+                    damaged,
+                    salvaged,
+                },
+                stash,
+            ))
         }
     }
 }
@@ -219,7 +236,11 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         ));
     }
     let mut warnings = Vec::new();
-    let Attempt { doc, damaged } = match attempt(bytes, limits, false) {
+    let Attempt {
+        doc,
+        damaged,
+        salvaged,
+    } = match attempt(bytes, limits, false) {
         Ok(a) if page_tree_loaded(&a.doc) => a,
         first => match attempt(bytes, limits, true) {
             Ok(a) if page_tree_loaded(&a.doc) => {
@@ -243,6 +264,11 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
             }
         },
     };
+    if salvaged > 0 {
+        warnings.push(format!(
+            "{salvaged} object(s) with broken syntax were read leniently (entries that do not parse dropped)"
+        ));
+    }
     for (num, gen) in &damaged {
         warnings.push(format!(
             "object stream {num} {gen} R is damaged (its data end early or fail their checksum); objects after the damage are missing"
@@ -333,8 +359,9 @@ fn lazy_with(
     }
     if stash.len() == 0 {
         // No object streams: the attempt parsed everything, exactly as the full load's
-        // first attempt would have; loading again would only double the cost.
-        return page_tree_loaded(&doc).then_some(doc);
+        // first attempt would have; loading again would only double the cost. Unless
+        // lopdf could not parse some object: the full load reads those again.
+        return (page_tree_loaded(&doc) && !salvage::any_unparsed(&doc)).then_some(doc);
     }
     let done = catch_unwind(AssertUnwindSafe(|| complete(&mut doc, &mut stash)));
     match done {

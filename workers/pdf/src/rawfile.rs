@@ -164,16 +164,28 @@ pub(crate) fn read(
     let start = value_start(file, offset, id)?;
     let end = value_end(file, start)?;
     let value = parse_value(&file[start..end])?;
-    let after = skip_ws(file, end);
     let Object::Dictionary(dict) = value else {
         return Some(value);
     };
     if !stream_follows(file, end) {
         return Some(Object::Dictionary(dict));
     }
+    let content = stream_data(file, end, &dict, length)?;
+    Some(Object::Stream(Stream::new(dict, content.to_vec())))
+}
+
+/// The data of the stream whose dictionary `dict` ends at `end` (`stream` follows): as
+/// long as its `/Length` says when `endstream` follows there, else up to the first
+/// `endstream`.
+pub(crate) fn stream_data<'a>(
+    file: &'a [u8],
+    end: usize,
+    dict: &Dictionary,
+    length: &mut dyn FnMut(ObjectId) -> Option<usize>,
+) -> Option<&'a [u8]> {
     // The data start after the keyword's end of line (CR LF or LF; a lone CR is
     // tolerated).
-    let mut data = after + 6;
+    let mut data = skip_ws(file, end) + 6;
     match (file.get(data), file.get(data + 1)) {
         (Some(b'\r'), Some(b'\n')) => data += 2,
         (Some(b'\n' | b'\r'), _) => data += 1,
@@ -184,8 +196,10 @@ pub(crate) fn read(
         Ok(Object::Reference(r)) => length(*r),
         _ => None,
     };
-    let content = match declared {
-        Some(n) if ends_stream(file, data.checked_add(n)?) => file.get(data..data + n)?,
+    match declared {
+        Some(n) if data.checked_add(n).is_some_and(|e| ends_stream(file, e)) => {
+            file.get(data..data + n)
+        }
         // A wrong or missing length: the data run to the first `endstream`.
         _ => {
             let rel = file
@@ -199,10 +213,9 @@ pub(crate) fn read(
             if stop > data && file[stop - 1] == b'\r' {
                 stop -= 1;
             }
-            &file[data..stop]
+            Some(&file[data..stop])
         }
-    };
-    Some(Object::Stream(Stream::new(dict, content.to_vec())))
+    }
 }
 
 /// Where the value of object `id` starts, when its `N G obj` header is at `offset`.
@@ -326,7 +339,7 @@ fn string_end(file: &[u8], open: usize) -> Option<usize> {
 }
 
 /// Skips white space and comments.
-fn skip_ws(file: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(file: &[u8], mut i: usize) -> usize {
     while i < file.len() {
         match file[i] {
             b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0' => i += 1,

@@ -189,6 +189,34 @@ fn streams_with_a_bad_checksum_are_read_whole() {
 }
 
 #[test]
+fn a_dictionary_with_a_broken_entry_keeps_its_page() {
+    // Damaged copies glue tokens together: lopdf drops the whole object, so the page (or,
+    // in the tree's root, every page) would be lost. The entry is dropped instead.
+    let mut p = Pdf::new();
+    p.helvetica();
+    p.page("BT /F1 12 Tf 72 700 Td (first page) Tj ET");
+    p.page("BT /F1 12 Tf 72 700 Td (second page) Tj ET");
+    let bytes = p.bytes();
+    let spoil = |bytes: &[u8], from: &[u8], to: &[u8]| {
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        [&bytes[..at], to, &bytes[at + from.len()..]].concat()
+    };
+    // Same length, so the cross-reference offsets still hold.
+    let page = spoil(&bytes, b"/Type/Page/", b"/Type/Page]");
+    let out = extract(&page).unwrap();
+    let texts: Vec<&str> = out.pages.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(texts, ["first page", "second page"]);
+    assert!(
+        out.warnings.iter().any(|w| w.contains("read leniently")),
+        "{:?}",
+        out.warnings
+    );
+    let root = spoil(&bytes, b"/Type/Pages", b"/Type R    ");
+    let out = extract(&root).unwrap();
+    assert_eq!(out.pages.len(), 2);
+}
+
+#[test]
 fn forms_that_draw_themselves_or_fan_out() {
     let mut p = Pdf::new();
     p.helvetica();
