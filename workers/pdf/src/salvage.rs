@@ -12,7 +12,7 @@
 //!
 //! It costs nothing on an intact file (no object is missing) and is bounded on a hostile
 //! one: at most [`MAX_SALVAGED`] objects, each read within [`MAX_OBJECT_BYTES`] and
-//! nested at most `max_depth` deep. Object streams and encrypted files are left alone
+//! nested at most `max_depth` deep, all of them within twice the file's bytes. Object streams and encrypted files are left alone
 //! (their objects need decoding or decryption, which the full load already tried).
 
 use lopdf::xref::XrefEntry;
@@ -28,6 +28,19 @@ const MAX_OBJECT_BYTES: usize = 1 << 20;
 /// Reads again the objects of `doc` that lopdf could not parse from `file` (the bytes
 /// from the `%PDF-` header on); returns how many it recovered.
 pub(crate) fn missing_objects(doc: &mut Document, file: &[u8], max_depth: usize) -> usize {
+    // All objects together read at most twice the file (at least 16 MiB): a file of
+    // many broken objects, each running on to the byte limit, stays cheap.
+    let budget = file.len().saturating_mul(2).max(16 << 20);
+    missing_objects_within(doc, file, max_depth, budget)
+}
+
+/// As [`missing_objects`], reading at most `budget` bytes in all.
+fn missing_objects_within(
+    doc: &mut Document,
+    file: &[u8],
+    max_depth: usize,
+    mut budget: usize,
+) -> usize {
     if doc.trailer.has(b"Encrypt") {
         return 0;
     }
@@ -37,13 +50,20 @@ pub(crate) fn missing_objects(doc: &mut Document, file: &[u8], max_depth: usize)
         let Some(start) = rawfile::value_start(file, offset, id) else {
             continue;
         };
-        let end = file.len().min(start.saturating_add(MAX_OBJECT_BYTES));
+        let end = file
+            .len()
+            .min(start.saturating_add(MAX_OBJECT_BYTES.min(budget)));
         let mut p = Lenient {
             b: &file[..end],
             i: start,
             max_depth,
         };
-        let Some(value) = p.value(0) else { continue };
+        let value = p.value(0);
+        budget = budget.saturating_sub(p.i.saturating_sub(start).max(1));
+        if budget == 0 {
+            break;
+        }
+        let Some(value) = value else { continue };
         let object = match value {
             Object::Dictionary(dict) if rawfile::stream_follows(file, p.i) => {
                 if matches!(dict.get(b"Type"), Ok(Object::Name(n)) if n == b"ObjStm") {
@@ -475,6 +495,46 @@ mod tests {
         let d = dict(b"<< /Type /Pages /Count 1\n5 0 obj\n<< /X 1 >>");
         assert_eq!(d.get(b"Count").unwrap(), &Object::Integer(1));
         assert!(!d.has(b"X"));
+    }
+
+    #[test]
+    fn objects_are_read_again_within_a_byte_budget() {
+        use lopdf::xref::{Xref, XrefType};
+        // Ten objects lopdf did not load, each with a 10 kB string.
+        let mut file = b"%PDF-1.4\n".to_vec();
+        let mut xref = Xref::new(11, XrefType::CrossReferenceTable);
+        for n in 1..=10u32 {
+            xref.insert(
+                n,
+                XrefEntry::Normal {
+                    offset: file.len() as u32,
+                    generation: 0,
+                },
+            );
+            file.extend_from_slice(format!("{n} 0 obj\n<< /Type /Page /T (").as_bytes());
+            file.extend(std::iter::repeat_n(b'x', 10_000));
+            file.extend_from_slice(b") >>\nendobj\n");
+        }
+        let fresh = || {
+            let mut doc = Document::new();
+            doc.reference_table = xref.clone();
+            doc
+        };
+        let mut doc = fresh();
+        assert_eq!(missing_objects(&mut doc, &file, 16), 10);
+        assert_eq!(
+            doc.get_object((3, 0))
+                .unwrap()
+                .as_dict()
+                .unwrap()
+                .get(b"Type")
+                .unwrap(),
+            &Object::Name(b"Page".to_vec())
+        );
+        // Each object reads ~10 kB: a 35 kB budget runs out in the fourth, which is
+        // dropped (its read was cut short).
+        let mut doc = fresh();
+        assert_eq!(missing_objects_within(&mut doc, &file, 16, 35_000), 3);
     }
 
     #[test]
