@@ -333,12 +333,17 @@ mod tests {
         );
     }
 
+    /// 25 kB of text that compresses poorly enough to span several deflate blocks.
+    fn numbers() -> String {
+        (0..5000)
+            .map(|i| format!("{} ", i * 7919 % 10007))
+            .collect()
+    }
+
     #[test]
     fn truncated_flate_keeps_the_prefix() {
         let doc = Document::new();
-        let text: String = (0..5000)
-            .map(|i| format!("{} ", i * 7919 % 10007))
-            .collect();
+        let text = numbers();
         let mut s = flate_stream(text.as_bytes());
         let n = s.content.len();
         s.content.truncate(n / 2);
@@ -351,9 +356,7 @@ mod tests {
     #[test]
     fn a_bad_checksum_keeps_all_the_data() {
         let doc = Document::new();
-        let text: String = (0..5000)
-            .map(|i| format!("{} ", i * 7919 % 10007))
-            .collect();
+        let text = numbers();
         let mut s = flate_stream(text.as_bytes());
         let n = s.content.len();
         s.content[n - 1] ^= 0x55;
