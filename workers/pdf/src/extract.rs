@@ -193,6 +193,9 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
     if loaded.xref_rebuilt {
         m.insert("xref_rebuilt".into(), json!(true));
     }
+    if let Some(n) = loaded.pages_regrafted {
+        m.insert("pages_regrafted".into(), json!(n));
+    }
     if req.range.is_some() {
         m.insert(
             "pages_extracted".into(),

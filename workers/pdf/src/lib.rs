@@ -15,6 +15,8 @@
 //! - `tables`: tables from column alignment and ruling lines;
 //! - `meta`: Info dictionary, XMP, outline, page sizes;
 //! - `decode`, `load`, `pages`: bounded decoding, loading under limits, the page tree;
+//! - `salvage`, `orphans`: objects with broken syntax read leniently, a new page tree
+//!   for pages whose own tree is lost;
 //! - `lazy`, `rawfile`, `leaf`: loading only what a page range needs.
 //!
 //! # Output
@@ -35,7 +37,8 @@
 //!   pages, of the pages extracted), `outline` (bookmarks with levels and pages;
 //!   whole-document runs and the part that runs to the end only), `ocr_pending`
 //!   (`[{page, reason}]`: pages without text but with a page-filling image — scanned
-//!   pages, for the OCR agent), `xref_rebuilt`, `truncated_pages` (pages cut short by a
+//!   pages, for the OCR agent), `xref_rebuilt`, `pages_regrafted` (pages found without
+//!   a page tree, see below), `truncated_pages` (pages cut short by a
 //!   limit), `pages_extracted` (for a part).
 //! - `warnings`: everything recovered from (rebuilt xref, bad fonts, limits met,
 //!   scanned pages).
@@ -59,7 +62,10 @@
 //! wrong checksum, a stream cut short, a bad block) keep what inflated before the damage,
 //! with a warning naming the stream; only a stream that yields nothing is lost. An
 //! object whose syntax lopdf rejects is read again leniently, without the entries that
-//! do not parse (`salvage`).
+//! do not parse (`salvage`). A document whose page tree is lost (cut off before its
+//! trailer, catalog or tree root damaged) gives the page objects it still holds, in the
+//! order of their object numbers, with a warning that pages may be missing or out of
+//! order (`orphans`); only a file without any page object fails.
 //! `cargo run --release -p daa-pdf --example mutate -- DIR` damages files at random and
 //! checks that every outcome is a result (with `MUTATE_COMPARE=1`, beside pdftotext's).
 
@@ -78,6 +84,7 @@ mod limits;
 mod load;
 mod meta;
 mod objects;
+mod orphans;
 mod page_image;
 mod pages;
 mod rawfile;

@@ -17,6 +17,7 @@ use lopdf::{Document, LoadOptions, Object};
 
 use crate::decode::{self, Budget};
 use crate::lazy::{self, Stash};
+use crate::orphans;
 use crate::rawfile;
 use crate::salvage;
 use crate::Limits;
@@ -29,6 +30,9 @@ pub(crate) struct Loaded {
     pub(crate) encrypted: bool,
     /// Whether the cross-reference table had to be rebuilt.
     pub(crate) xref_rebuilt: bool,
+    /// Pages hung under a new page tree because the document's own was lost (see
+    /// [`orphans`]).
+    pub(crate) pages_regrafted: Option<usize>,
     /// Problems that were recovered from.
     pub(crate) warnings: Vec<String>,
 }
@@ -122,7 +126,25 @@ struct Attempt {
     salvaged: usize,
 }
 
-fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Attempt, String> {
+/// Why one parse gave no document.
+struct Failed {
+    /// What to tell the user.
+    reason: String,
+    /// Whether what failed was the cross-reference data and trailer (the rest of the
+    /// file may still hold pages), rather than a limit, encryption or the parser.
+    xref: bool,
+}
+
+impl Failed {
+    fn other(reason: String) -> Self {
+        Self {
+            reason,
+            xref: false,
+        }
+    }
+}
+
+fn attempt(bytes: &[u8], limits: &Limits, force_reconstruct: bool) -> Result<Attempt, Failed> {
     attempt_with(bytes, limits, force_reconstruct, None).map(|(a, _)| a)
 }
 
@@ -131,7 +153,7 @@ fn attempt_with(
     limits: &Limits,
     force_reconstruct: bool,
     stash: Option<Stash>,
-) -> Result<(Attempt, Option<Stash>), String> {
+) -> Result<(Attempt, Option<Stash>), Failed> {
     STATE.with(|st| {
         *st.borrow_mut() = LoadState {
             max_objects: limits.max_objects,
@@ -162,21 +184,26 @@ fn attempt_with(
         )
     });
     if too_many {
-        return Err(format!(
+        return Err(Failed::other(format!(
             "the document has more than {} objects (max_objects)",
             limits.max_objects
-        ));
+        )));
     }
     match res {
-        Err(_) => Err("the PDF parser panicked on this file (malformed structure)".to_string()),
-        Ok(Err(e)) => Err(match objstm_error {
-            Some(o) => format!("{o}; {}", describe(&e)),
-            None => describe(&e),
+        Err(_) => Err(Failed::other(
+            "the PDF parser panicked on this file (malformed structure)".to_string(),
+        )),
+        Ok(Err(e)) => Err(Failed {
+            xref: objstm_error.is_none() && matches!(e, lopdf::Error::Xref(_)),
+            reason: match objstm_error {
+                Some(o) => format!("{o}; {}", describe(&e)),
+                None => describe(&e),
+            },
         }),
         Ok(Ok(doc)) => {
             if let Some(o) = objstm_error {
                 if !page_tree_loaded(&doc) {
-                    return Err(o);
+                    return Err(Failed::other(o));
                 }
             }
             let mut doc = doc;
@@ -236,33 +263,46 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         ));
     }
     let mut warnings = Vec::new();
+    let mut pages_regrafted = None;
     let Attempt {
         doc,
         damaged,
         salvaged,
     } = match attempt(bytes, limits, false) {
         Ok(a) if page_tree_loaded(&a.doc) => a,
-        first => match attempt(bytes, limits, true) {
-            Ok(a) if page_tree_loaded(&a.doc) => {
-                warnings.push(
+        first => {
+            match attempt(bytes, limits, true) {
+                Ok(a) if page_tree_loaded(&a.doc) => {
+                    warnings.push(
                     "the cross-reference data did not lead to the page tree; it was rebuilt by scanning the file for objects".to_string(),
                 );
-                a
-            }
-            second => {
-                let reason = match (first, second) {
-                    (Err(e), _) => e,
-                    (Ok(_), Err(e)) => e,
+                    a
+                }
+                second => {
+                    let reason = match (&first, &second) {
+                    (Err(e), _) => e.reason.clone(),
+                    (Ok(_), Err(e)) => e.reason.clone(),
                     (Ok(a), Ok(_)) if a.doc.trailer.has(b"Encrypt") && a.doc.encryption_state.is_none() => {
-                        "the document is encrypted with a user password; it cannot be opened without it".to_string()
+                        return Err(TaskError::permanent(
+                            "the document is encrypted with a user password; it cannot be opened without it",
+                        ));
                     }
                     (Ok(_), Ok(_)) => {
                         "the document has no readable page tree (catalog /Pages missing or damaged)".to_string()
                     }
                 };
-                return Err(TaskError::permanent(reason));
+                    let Some((a, grafted)) = regraft(bytes, limits, first, second) else {
+                        return Err(TaskError::permanent(reason));
+                    };
+                    warnings.push(format!(
+                    "{reason}: {} page object(s) found in the file were put in the order of their object numbers under a new page tree ({} of them inside parts of the old tree that survived); pages may be missing or out of order",
+                    grafted.pages, grafted.in_subtrees
+                ));
+                    pages_regrafted = Some(grafted.pages);
+                    a
+                }
             }
-        },
+        }
     };
     if salvaged > 0 {
         warnings.push(format!(
@@ -291,8 +331,35 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         doc,
         encrypted,
         xref_rebuilt,
+        pages_regrafted,
         warnings,
     })
+}
+
+/// The last resort of [`load`] when no parse found a page tree: the page objects the
+/// file still holds, under a new tree ([`orphans::graft`]). Takes the document of the
+/// rebuilt parse, else of the first; when both failed on the cross-reference data
+/// (a file cut off before its trailer, or whose catalog is gone), parses the file again
+/// with a catalog appended for the reconstruction to start from. Failures of any other
+/// kind (limits, encryption, a panic) stay failures.
+fn regraft(
+    bytes: &[u8],
+    limits: &Limits,
+    first: Result<Attempt, Failed>,
+    second: Result<Attempt, Failed>,
+) -> Option<(Attempt, orphans::Grafted)> {
+    let mut a = match (second, first) {
+        (Ok(a), _) | (Err(_), Ok(a)) => a,
+        (Err(s), Err(f)) if s.xref || f.xref => {
+            attempt(&orphans::with_catalog(bytes), limits, true).ok()?
+        }
+        (Err(_), Err(_)) => return None,
+    };
+    if a.doc.encryption_state.is_some() {
+        return None;
+    }
+    let grafted = orphans::graft(&mut a.doc, limits.max_pages, limits.max_depth)?;
+    Some((a, grafted))
 }
 
 /// Loads what pages `first..=last` need (see [`lazy`]): object streams stay packed
@@ -311,6 +378,7 @@ pub(crate) fn load_range(
             doc,
             encrypted: false,
             xref_rebuilt: false,
+            pages_regrafted: None,
             warnings: Vec::new(),
         }),
         None => load(bytes, limits),

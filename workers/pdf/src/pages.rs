@@ -162,6 +162,8 @@ fn walk(
     let mut reported_cycle = false;
     let mut skipped = false;
     let mut page_no: u32 = 0;
+    // Entries of `/Kids` that lead nowhere (objects the file does not hold).
+    let mut missing: Vec<Option<ObjectId>> = Vec::new();
     while let Some((node, inh, depth)) = stack.pop() {
         if let Some(id) = ref_id(node) {
             if !seen.insert(id) {
@@ -231,6 +233,7 @@ fn walk(
         if let Some(kids) = kids {
             for k in kids.iter().rev() {
                 if matches!(deref(doc, k), Object::Null) {
+                    missing.push(ref_id(k));
                     continue;
                 }
                 stack.push((k, inh, depth + 1));
@@ -242,6 +245,16 @@ fn walk(
             list.too_many = true;
             break;
         }
+    }
+    if let Some(first) = missing.first() {
+        let which = match first {
+            Some(id) => format!("; the first is {} {} R", id.0, id.1),
+            None => String::new(),
+        };
+        list.warnings.push(format!(
+            "the page tree lists {} object(s) the file does not hold (cut off or damaged{which}): those pages are lost, and the pages after them are numbered without them",
+            missing.len()
+        ));
     }
     list.total = page_no;
     if page_no as usize > max_pages {
