@@ -32,6 +32,14 @@ impl CompletedStage {
             .iter()
             .any(|r| matches!(r.outcome, Outcome::Err(_)))
     }
+
+    /// Whether any task of the stage reported content it could not read
+    /// ([`StageOutput::losses`](daa_shared::model::StageOutput::losses)).
+    pub fn lost_content(&self) -> bool {
+        self.results
+            .iter()
+            .any(|r| matches!(&r.outcome, Outcome::Ok(o) if !o.losses.is_empty()))
+    }
 }
 
 /// What to do next.

@@ -4,12 +4,14 @@
 //! Outputs merge in stage order, parts in part order: text and pages concatenate,
 //! tables and entities append, metadata merges key by key (later stages win), single
 //! values (kind, language, classification, quality) take the last one given. Agents'
-//! warnings are collected under `metadata.warnings`. The per-page metadata lists of a
+//! warnings are collected under `metadata.warnings`; their losses (content they know
+//! they could not read) become `errors` and make the job `partial`. The per-page metadata lists of a
 //! split document's parts ([`PER_PART_LISTS`]) join instead of replacing each other,
 //! and adjacent `page_sizes` runs that agree become one.
 
 use daa_shared::model::{
-    ErrorReport, JobStatus, Outcome, Page, ResultDocument, Stage, StageReport, StageStatus,
+    ErrorReport, FailureKind, JobStatus, Outcome, Page, ResultDocument, Stage, StageReport,
+    StageStatus,
 };
 use daa_shared::store::JobSpec;
 
@@ -24,7 +26,7 @@ pub fn final_status(spec: &JobSpec, done: &[CompletedStage], extra: &[ErrorRepor
         .any(|stage| !done.iter().any(|d| d.stage == stage && !d.failed()));
     if required_failed || required_missing {
         JobStatus::Failed
-    } else if !extra.is_empty() || done.iter().any(|s| s.failed()) {
+    } else if !extra.is_empty() || done.iter().any(|s| s.failed() || s.lost_content()) {
         JobStatus::Partial
     } else {
         JobStatus::Completed
@@ -124,6 +126,12 @@ pub fn synthesize(
                     }
                     warnings.extend(o.warnings.iter().map(|w| {
                         serde_json::json!({"stage": stage.stage, "agent": r.agent, "message": w})
+                    }));
+                    doc.errors.extend(o.losses.iter().map(|l| ErrorReport {
+                        stage: stage.stage,
+                        agent: Some(r.agent),
+                        kind: FailureKind::Permanent,
+                        message: l.clone(),
                     }));
                 }
             }
@@ -466,6 +474,54 @@ mod tests {
         );
         let doc = synthesize(&spec(), &[v, good, qa], &[], 2_000);
         assert_eq!(doc.status, JobStatus::Partial);
+    }
+
+    #[test]
+    fn losses_make_the_job_partial_and_are_listed_as_errors() {
+        let v = stage(
+            0,
+            Stage::Validation,
+            AgentKind::Quality,
+            vec![ok(StageOutput::default())],
+        );
+        let part = |number: u32, losses: Vec<String>| {
+            ok(StageOutput {
+                pages: vec![Page {
+                    number,
+                    text: "one".into(),
+                    ocr: false,
+                    confidence: None,
+                }],
+                losses,
+                ..Default::default()
+            })
+        };
+        let whole = stage(1, Stage::Extraction, AgentKind::Pdf, vec![part(1, vec![])]);
+        let doc = synthesize(&spec(), &[v.clone(), whole], &[], 2_000);
+        assert_eq!(doc.status, JobStatus::Completed);
+        assert!(doc.errors.is_empty());
+
+        let lost = "the page tree was lost".to_string();
+        let damaged = stage(
+            1,
+            Stage::Extraction,
+            AgentKind::Pdf,
+            vec![part(1, vec![]), part(2, vec![lost.clone()])],
+        );
+        let doc = synthesize(&spec(), &[v, damaged], &[], 2_000);
+        assert_eq!(doc.status, JobStatus::Partial);
+        assert_eq!(
+            doc.errors,
+            vec![ErrorReport {
+                stage: Stage::Extraction,
+                agent: Some(AgentKind::Pdf),
+                kind: FailureKind::Permanent,
+                message: lost,
+            }]
+        );
+        // The stage ran: it is not reported as failed, and its pages are all there.
+        assert_eq!(doc.stages[1].status, StageStatus::Completed);
+        assert_eq!(doc.pages.len(), 2);
     }
 
     #[test]

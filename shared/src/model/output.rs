@@ -156,6 +156,13 @@ pub struct StageOutput {
     /// Non-fatal problems the agent wants the user to see.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What the agent knows is missing from this output: content of a damaged input
+    /// it could not read (pages lost with a page tree, objects cut off with a file) or
+    /// cut by a limit. Unlike a warning, a loss makes the job `partial`: the synthesis
+    /// lists each one in the result's `errors` (kind `permanent`, since the input will
+    /// not read better on a retry).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub losses: Vec<String>,
 }
 
 /// Success or failure of one task.

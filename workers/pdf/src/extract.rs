@@ -42,6 +42,8 @@ pub(crate) struct Extraction {
     pub(crate) metadata: Map<String, Value>,
     /// Warnings.
     pub(crate) warnings: Vec<String>,
+    /// Content known to be missing (see `StageOutput::losses`).
+    pub(crate) losses: Vec<String>,
 }
 
 /// Runs an extraction.
@@ -58,6 +60,7 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
     let doc = &loaded.doc;
     let mut x = Extraction {
         warnings: loaded.warnings.clone(),
+        losses: loaded.losses.clone(),
         ..Extraction::default()
     };
     let walked = catch_unwind(AssertUnwindSafe(|| match req.range {
@@ -74,6 +77,7 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         )));
     }
     x.warnings.extend(walked.warnings.iter().cloned());
+    x.losses.extend(walked.losses.iter().cloned());
     let page_count = walked.total;
     if page_count == 0 {
         return Err(TaskError::permanent(
@@ -121,7 +125,7 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
             ));
         }
         let Some(p) = walked.get(n) else {
-            x.warnings.push(format!(
+            x.losses.push(format!(
                 "page {n}: the page tree walk did not reach this page; its text is empty"
             ));
             continue;
@@ -132,7 +136,7 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         let content = match res {
             Ok(c) => c,
             Err(_) => {
-                x.warnings.push(format!(
+                x.losses.push(format!(
                     "page {n}: the page could not be read (internal error); its text is empty"
                 ));
                 fonts = FontCache::default();
@@ -163,7 +167,7 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         }
         text_bytes += text.len();
         if text_bytes > limits.max_text_bytes {
-            x.warnings.push(format!(
+            x.losses.push(format!(
                 "the text exceeds {} bytes (max_text_bytes); pages from {n} on are left out",
                 limits.max_text_bytes
             ));
@@ -218,6 +222,12 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
         m.insert("ocr_pending".into(), Value::Array(ocr_pending));
     }
     if !truncated_pages.is_empty() {
+        let list: Vec<String> = truncated_pages.iter().map(u32::to_string).collect();
+        x.losses.push(format!(
+            "page(s) {} were cut short by a limit (the warnings say which); their text is incomplete",
+            list.join(", ")
+        ));
+        let m = &mut x.metadata;
         m.insert("truncated_pages".into(), json!(truncated_pages));
     }
     Ok(x)

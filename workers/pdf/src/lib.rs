@@ -40,8 +40,11 @@
 //!   pages, for the OCR agent), `xref_rebuilt`, `pages_regrafted` (pages found without
 //!   a page tree, see below), `truncated_pages` (pages cut short by a
 //!   limit), `pages_extracted` (for a part).
-//! - `warnings`: everything recovered from (rebuilt xref, bad fonts, limits met,
-//!   scanned pages).
+//! - `warnings`: everything recovered from (rebuilt xref, bad fonts, scanned pages).
+//! - `losses`: what is known to be missing, which makes the job `partial`: pages cut
+//!   short by a limit, text past `max_text_bytes`, pages the page tree lists but the
+//!   file lacks, a page tree that was lost (pages
+//!   found without it may be missing or out of order), a page that could not be read.
 //!
 //! # Parts
 //!
@@ -58,14 +61,14 @@
 //! password, more pages or objects than the [`Limits`], an object stream that is a
 //! decompression bomb, a panic inside the parser) is a permanent [`TaskError`] whose
 //! message says why. Limits met while reading a page (a content stream bomb, too many
-//! operators) cut that page short with a warning instead. Damaged compressed data (a
+//! operators) cut that page short with a loss instead. Damaged compressed data (a
 //! wrong checksum, a stream cut short, a bad block) keep what inflated before the damage,
 //! with a warning naming the stream; only a stream that yields nothing is lost. An
 //! object whose syntax lopdf rejects is read again leniently, without the entries that
 //! do not parse (`salvage`). A document whose page tree is lost (cut off before its
 //! trailer, catalog or tree root damaged) gives the page objects it still holds, in the
 //! order of their object numbers, with a warning that pages may be missing or out of
-//! order (`orphans`); only a file without any page object fails.
+//! order (`orphans`, a loss); only a file without any page object fails.
 //! `cargo run --release -p daa-pdf --example mutate -- DIR` damages files at random and
 //! checks that every outcome is a result (with `MUTATE_COMPARE=1`, beside pdftotext's).
 
@@ -174,6 +177,7 @@ impl PdfAgent {
             tables: x.tables,
             metadata: x.metadata,
             warnings: x.warnings,
+            losses: x.losses,
             ..StageOutput::default()
         }
     }

@@ -35,6 +35,9 @@ pub(crate) struct Loaded {
     pub(crate) pages_regrafted: Option<usize>,
     /// Problems that were recovered from.
     pub(crate) warnings: Vec<String>,
+    /// What the damage took (see `StageOutput::losses`): pages that may be missing
+    /// with a lost page tree.
+    pub(crate) losses: Vec<String>,
 }
 
 #[derive(Default)]
@@ -263,6 +266,7 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         ));
     }
     let mut warnings = Vec::new();
+    let mut losses = Vec::new();
     let mut pages_regrafted = None;
     let Attempt {
         doc,
@@ -294,7 +298,7 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
                     let Some((a, grafted)) = regraft(bytes, limits, first, second) else {
                         return Err(TaskError::permanent(reason));
                     };
-                    warnings.push(format!(
+                    losses.push(format!(
                     "{reason}: {} page object(s) found in the file were put in the order of their object numbers under a new page tree ({} of them inside parts of the old tree that survived); pages may be missing or out of order",
                     grafted.pages, grafted.in_subtrees
                 ));
@@ -309,6 +313,9 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
             "{salvaged} object(s) with broken syntax were read leniently (entries that do not parse dropped)"
         ));
     }
+    // A damaged object stream may have lost nothing (a wrong checksum after all its
+    // data): a warning. What its loss costs shows where it is felt, as pages the tree
+    // lists but the file lacks (a loss) or fonts that are gone (warnings).
     for (num, gen) in &damaged {
         warnings.push(format!(
             "object stream {num} {gen} R is damaged (its data end early or fail their checksum); objects after the damage are missing"
@@ -321,7 +328,7 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         ));
     }
     let xref_rebuilt = doc.xref_recovery.is_some();
-    if xref_rebuilt && warnings.is_empty() {
+    if xref_rebuilt && warnings.is_empty() && losses.is_empty() {
         warnings.push(format!(
             "the cross-reference table was damaged or missing and was rebuilt ({:?})",
             doc.xref_recovery
@@ -333,6 +340,7 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         xref_rebuilt,
         pages_regrafted,
         warnings,
+        losses,
     })
 }
 
@@ -380,6 +388,7 @@ pub(crate) fn load_range(
             xref_rebuilt: false,
             pages_regrafted: None,
             warnings: Vec::new(),
+            losses: Vec::new(),
         }),
         None => load(bytes, limits),
     }

@@ -35,6 +35,8 @@ pub(crate) struct PageList<'a> {
     pub(crate) total: u32,
     /// Recovered problems (cycles, bad nodes).
     pub(crate) warnings: Vec<String>,
+    /// Pages the tree lists that the file does not hold.
+    pub(crate) losses: Vec<String>,
     /// Set when the tree held more than `max_pages` pages (the walk stopped).
     pub(crate) too_many: bool,
 }
@@ -139,6 +141,7 @@ fn walk(
         first: range.map_or(1, |(f, _)| f.max(1)),
         total: 0,
         warnings: Vec::new(),
+        losses: Vec::new(),
         too_many: false,
     };
     let Ok(cat) = doc.catalog() else {
@@ -251,7 +254,7 @@ fn walk(
             Some(id) => format!("; the first is {} {} R", id.0, id.1),
             None => String::new(),
         };
-        list.warnings.push(format!(
+        list.losses.push(format!(
             "the page tree lists {} object(s) the file does not hold (cut off or damaged{which}): those pages are lost, and the pages after them are numbered without them",
             missing.len()
         ));

@@ -35,11 +35,11 @@ fn a_truncated_file_gives_the_pages_it_still_holds() {
     assert!(out.pages.len() >= 35, "{} pages", out.pages.len());
     assert_eq!(out.metadata["pages_regrafted"], out.pages.len());
     assert!(
-        out.warnings
+        out.losses
             .iter()
             .any(|w| w.contains("truncated") && w.contains("may be missing or out of order")),
         "{:?}",
-        out.warnings
+        out.losses
     );
     // Each recovered page is the page of the whole file it matches best, under its own
     // number (the page lost is the last). Pages whose fonts were cut off (their widths
@@ -82,12 +82,12 @@ fn a_lost_page_tree_root_is_replaced_and_the_pages_keep_their_order() {
     assert_eq!(texts, want);
     assert_eq!(out.metadata["pages_regrafted"], 9);
     assert!(
-        out.warnings
+        out.losses
             .iter()
             .any(|w| w.contains("no readable page tree")
                 && w.contains("(6 of them inside parts of the old tree that survived)")),
         "{:?}",
-        out.warnings
+        out.losses
     );
     // Validation counts the same pages, and a part of a split reads its own.
     assert_eq!(daa_pdf::page_count(&bytes, &Limits::default()).unwrap(), 9);
@@ -117,12 +117,12 @@ fn a_page_the_tree_lists_but_the_file_lacks_is_reported() {
     let texts: Vec<&str> = out.pages.iter().map(|p| p.text.as_str()).collect();
     assert_eq!(texts, ["page 1", "page 3"]);
     let lost = format!("{} {} R", pages[1].0, pages[1].1);
+    assert_eq!(out.losses.len(), 1, "{:?}", out.losses);
     assert!(
-        out.warnings
-            .iter()
-            .any(|w| w.contains("lists 1 object(s) the file does not hold") && w.contains(&lost)),
+        out.losses[0].contains("lists 1 object(s) the file does not hold")
+            && out.losses[0].contains(&lost),
         "{:?}",
-        out.warnings
+        out.losses
     );
 }
 
@@ -228,6 +228,13 @@ fn content_stream_deflate_bomb_is_cut() {
         out.warnings
     );
     assert_eq!(out.metadata["truncated_pages"], serde_json::json!([2]));
+    assert!(
+        out.losses
+            .iter()
+            .any(|l| l.starts_with("page(s) 2 were cut short")),
+        "{:?}",
+        out.losses
+    );
 }
 
 #[test]
@@ -291,6 +298,8 @@ fn streams_with_a_bad_checksum_are_read_whole() {
     };
     assert!(warned("object stream"), "{:?}", out.warnings);
     assert!(warned("content stream"), "{:?}", out.warnings);
+    // Every byte is there: nothing is reported lost.
+    assert!(out.losses.is_empty(), "{:?}", out.losses);
 }
 
 #[test]

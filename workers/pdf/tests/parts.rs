@@ -30,6 +30,7 @@ fn assert_whole_runs_match(bytes: &[u8]) {
     assert_eq!(lazy.tables, eager.tables);
     assert_eq!(lazy.metadata, eager.metadata);
     assert_eq!(lazy.warnings, eager.warnings);
+    assert_eq!(lazy.losses, eager.losses);
 }
 
 fn part(bytes: &[u8], first: u32, last: u32) -> StageOutput {
