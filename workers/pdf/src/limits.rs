@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// What the pdf agent accepts and does at most (DESIGN §7: inputs have limits). Unknown
 /// keys are errors; missing keys take the defaults. A document beyond a limit fails
 /// permanently with the limit's name in the reason, or — for limits met while reading
-/// pages — is returned partial, with a warning saying what was cut.
+/// pages — is returned partial: a loss (the job ends `partial`) says what was cut.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -22,10 +22,10 @@ pub struct Limits {
     pub max_depth: usize,
     /// Largest size one stream may decode to, in bytes (default 64 MiB). A larger one is
     /// a decompression bomb: an object stream fails the document, a content stream cuts
-    /// its page short (partial result with a warning).
+    /// its page short (a loss: the job ends `partial`).
     pub max_stream_bytes: usize,
     /// Most bytes all streams of one document (one task) may decode to together
-    /// (default 1 GiB). Past it, pages are cut short with a warning.
+    /// (default 1 GiB). Past it, pages are cut short (a loss).
     pub max_total_decompressed_bytes: u64,
     /// Most content-stream operators run for one page, form XObjects included
     /// (default 10 000 000): bounds the work of forms drawn inside forms.

@@ -109,7 +109,8 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options<'_>) -> Result<Extracted, Tas
              was read into it"
         ));
     }
-    budget.finish(&mut warnings);
+    let mut losses = Vec::new();
+    budget.finish(&mut warnings, &mut losses);
 
     let mut metadata = Map::new();
     let data_rows = if has_header { kept - 1 } else { kept };
@@ -130,10 +131,11 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options<'_>) -> Result<Extracted, Tas
         Vec::new()
     };
     Ok(Extracted {
-        text: sink.finish(&mut warnings),
+        text: sink.finish(&mut losses),
         tables,
         metadata,
         warnings,
+        losses,
     })
 }
 
@@ -280,8 +282,8 @@ mod tests {
         assert_eq!(out.tables[0].rows.len(), 3);
         assert_eq!(out.metadata["rows"], 2);
         assert_eq!(out.text, "a | b\n1 | 2\n3 | 4");
-        assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
-        assert!(out.warnings[0].contains("max_rows"));
+        assert_eq!(out.losses.len(), 1, "{:?}", out.losses);
+        assert!(out.losses[0].contains("max_rows"));
     }
 
     #[test]

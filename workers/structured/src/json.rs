@@ -98,13 +98,15 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options<'_>) -> Result<Extracted, Tas
         tables,
         ..
     } = walker;
-    let text = sink.finish(&mut warnings);
-    budget.finish(&mut warnings);
+    let mut losses = Vec::new();
+    let text = sink.finish(&mut losses);
+    budget.finish(&mut warnings, &mut losses);
     Ok(Extracted {
         text,
         tables,
         metadata,
         warnings,
+        losses,
     })
 }
 

@@ -11,7 +11,9 @@
 //!   after where it came from (a JSON pointer, an XML element path; a CSV table is the
 //!   whole document and has no name);
 //! - `metadata`, format-specific facts (see each module), always with `encoding`;
-//! - `warnings`, for everything that was recovered from or cut short.
+//! - `warnings`, for everything that was recovered from (bad bytes, ragged rows);
+//! - `losses`, for what a limit cut off (text past `max_text_bytes`, rows and cells
+//!   past the table limits): the job ends `partial`.
 //!
 //! `pages` stays empty: structured documents have no pages, and inventing a single
 //! "page 1" would only duplicate `text` in the result document (DESIGN §8: fields that do
@@ -145,12 +147,14 @@ fn into_output(extracted: Extracted, tables: bool) -> StageOutput {
         tables: found,
         metadata,
         warnings,
+        losses,
     } = extracted;
     StageOutput {
         text: Some(text),
         tables: if tables { found } else { Vec::new() },
         metadata,
         warnings,
+        losses,
         ..StageOutput::default()
     }
 }

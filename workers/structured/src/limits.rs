@@ -14,14 +14,14 @@ pub struct Limits {
     /// permanently (default 128). For JSON, serde_json's own recursion limit of 128
     /// also applies, so values above 128 act as 128.
     pub max_depth: usize,
-    /// Most rows kept per table, a CSV header row included; the rest is dropped with a
-    /// warning (default 1 000 000).
+    /// Most rows kept per table, a CSV header row included; the rest is dropped and
+    /// reported as a loss, which makes the job `partial` (default 1 000 000).
     pub max_rows: usize,
-    /// Most table cells kept over all tables of a document; the rest is dropped with a
-    /// warning (default 20 000 000).
+    /// Most table cells kept over all tables of a document; the rest is dropped and
+    /// reported as a loss (default 20 000 000).
     pub max_cells: usize,
     /// Longest text produced, in bytes; longer text is truncated (at a character
-    /// boundary) with a warning (default 32 MiB).
+    /// boundary) and reported as a loss (default 32 MiB).
     pub max_text_bytes: usize,
     /// Most bytes that references to entities declared in an XML document's DTD may
     /// expand to, over the whole document; more (a "billion laughs" bomb) fails

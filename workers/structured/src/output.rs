@@ -14,6 +14,9 @@ pub(crate) struct Extracted {
     pub(crate) metadata: Map<String, Value>,
     /// Non-fatal problems.
     pub(crate) warnings: Vec<String>,
+    /// What a limit cut off (text past `max_text_bytes`, rows and cells past the table
+    /// limits): makes the job partial (see `StageOutput::losses`).
+    pub(crate) losses: Vec<String>,
 }
 
 /// Text capped at a number of bytes: once full, further input is dropped and the
@@ -69,10 +72,10 @@ impl TextSink {
         self.push(line);
     }
 
-    /// The text, and a warning when it was truncated.
-    pub(crate) fn finish(self, warnings: &mut Vec<String>) -> String {
+    /// The text, and a loss when it was truncated.
+    pub(crate) fn finish(self, losses: &mut Vec<String>) -> String {
         if self.truncated {
-            warnings.push(format!(
+            losses.push(format!(
                 "text truncated to {} bytes (max_text_bytes)",
                 self.max
             ));
@@ -144,8 +147,9 @@ impl TableBudget {
         true
     }
 
-    /// Warnings for what did not fit.
-    pub(crate) fn finish(self, warnings: &mut Vec<String>) {
+    /// What did not fit: a structure too wide to be a table is a warning (its data are
+    /// in the text); rows and cells cut from tables are losses.
+    pub(crate) fn finish(self, warnings: &mut Vec<String>, losses: &mut Vec<String>) {
         for (name, columns) in &self.too_wide {
             warnings.push(format!(
                 "no table made from {}: {columns} columns, more than {MAX_COLUMNS}",
@@ -153,7 +157,7 @@ impl TableBudget {
             ));
         }
         for name in &self.rows_cut {
-            warnings.push(format!(
+            losses.push(format!(
                 "table {} has more than {} rows (max_rows); kept the first {}",
                 display_name(name),
                 self.max_rows,
@@ -161,7 +165,7 @@ impl TableBudget {
             ));
         }
         if self.cells_cut {
-            warnings.push(format!(
+            losses.push(format!(
                 "tables have more than {} cells in all (max_cells); the rest was dropped",
                 self.max_cells
             ));
@@ -224,8 +228,10 @@ mod tests {
         assert!(!b.admit("/a", 2, 1));
         assert!(!b.admit("/b", 0, 2));
         assert!(b.exhausted());
-        let mut w = Vec::new();
-        b.finish(&mut w);
+        let (mut w, mut l) = (Vec::new(), Vec::new());
+        b.finish(&mut w, &mut l);
+        assert!(w.is_empty(), "{w:?}");
+        let w = l;
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("\"/a\"") && w[0].contains("max_rows"));
         assert!(w[1].contains("max_cells"));
@@ -236,8 +242,9 @@ mod tests {
         let mut b = TableBudget::new(10, 10);
         assert!(b.admit_width("/ok", MAX_COLUMNS));
         assert!(!b.admit_width("/wide", MAX_COLUMNS + 1));
-        let mut w = Vec::new();
-        b.finish(&mut w);
+        let (mut w, mut l) = (Vec::new(), Vec::new());
+        b.finish(&mut w, &mut l);
+        assert!(l.is_empty(), "{l:?}");
         assert_eq!(
             w,
             ["no table made from \"/wide\": 1025 columns, more than 1024"]

@@ -28,12 +28,14 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options<'_>) -> Result<Extracted, Tas
     metadata.insert("had_decode_errors".into(), json!(decoded.had_errors));
     let mut sink = TextSink::new(opts.limits.max_text_bytes);
     sink.push(&normalised);
-    let text = sink.finish(&mut warnings);
+    let mut losses = Vec::new();
+    let text = sink.finish(&mut losses);
     Ok(Extracted {
         text,
         tables: Vec::new(),
         metadata,
         warnings,
+        losses,
     })
 }
 

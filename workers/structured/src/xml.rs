@@ -135,12 +135,13 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options<'_>) -> Result<Extracted, Tas
 
     let mut sink = TextSink::new(opts.limits.max_text_bytes);
     extract_text(root, &mut sink, opts)?;
-    let text_out = sink.finish(&mut warnings);
+    let mut losses = Vec::new();
+    let text_out = sink.finish(&mut losses);
 
     let tables = if opts.tables {
         let mut budget = TableBudget::new(opts.limits.max_rows, opts.limits.max_cells);
         let tables = extract_tables(root, &mut budget, opts)?;
-        budget.finish(&mut warnings);
+        budget.finish(&mut warnings, &mut losses);
         tables
     } else {
         Vec::new()
@@ -157,6 +158,7 @@ pub(crate) fn extract(bytes: &[u8], opts: &Options<'_>) -> Result<Extracted, Tas
         tables,
         metadata,
         warnings,
+        losses,
     })
 }
 

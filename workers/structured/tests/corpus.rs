@@ -425,7 +425,7 @@ fn limits_and_refusals() {
         )
         .unwrap();
     assert_eq!(out.text.as_deref(), Some("hello wo"));
-    assert!(out.warnings.iter().any(|w| w.contains("max_text_bytes")));
+    assert!(out.losses.iter().any(|w| w.contains("max_text_bytes")));
 }
 
 #[test]

@@ -58,13 +58,14 @@ pub struct WebConfig {
     pub max_links: usize,
     /// Headings kept in `metadata.headings` (default 1 000).
     pub max_headings: usize,
-    /// Tables kept (default 500).
+    /// Tables kept (default 500); more are dropped and reported as a loss (the job ends
+    /// `partial`).
     pub max_tables: usize,
     /// Table cells kept over all tables of a page, after `rowspan`/`colspan` expansion
-    /// (default 500 000). Tables beyond it are dropped with a warning.
+    /// (default 500 000). Tables beyond it are dropped and reported as a loss.
     pub max_table_cells: usize,
     /// Longest main-content text produced, in bytes; longer is truncated at a character
-    /// boundary with a warning (default 8 MiB).
+    /// boundary and reported as a loss (default 8 MiB).
     pub max_text_bytes: usize,
 }
 

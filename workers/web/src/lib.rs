@@ -210,6 +210,7 @@ fn output(ex: Extracted, fetched: Option<&Fetched>, tables: bool) -> StageOutput
         tables: if tables { ex.tables } else { Vec::new() },
         language: ex.language_code,
         warnings: ex.warnings,
+        losses: ex.losses,
         ..StageOutput::default()
     };
     if let Some(f) = fetched {

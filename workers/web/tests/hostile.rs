@@ -200,3 +200,36 @@ fn nested_headings_and_captions_stay_linear() {
     let out = timed(html.as_bytes()).unwrap();
     assert!(out.text.unwrap().contains("bottom text"));
 }
+
+#[test]
+fn what_a_limit_cuts_off_is_reported_as_lost() {
+    let tight = WebAgent::new(
+        WebConfig {
+            max_tables: 1,
+            max_text_bytes: 300,
+            ..WebConfig::default()
+        },
+        None,
+    )
+    .unwrap();
+    let table = "<table><tr><th>name</th><th>size</th></tr><tr><td>a</td><td>1</td></tr>\
+                 <tr><td>b</td><td>2</td></tr></table>";
+    let para = "<p>A paragraph of the article that is long enough to count as content.</p>";
+    let html = format!(
+        "<html><body><article>{}{table}{table}{table}</article></body></html>",
+        para.repeat(20)
+    );
+    let out = timed_with(&tight, html.as_bytes()).unwrap();
+    assert_eq!(out.tables.len(), 1);
+    assert!(out.text.as_deref().unwrap().len() <= 300);
+    let lost = |what: &str| out.losses.iter().any(|l| l.contains(what));
+    assert!(lost("max_text_bytes"), "{:?}", out.losses);
+    assert!(
+        lost("2 tables dropped beyond max_tables"),
+        "{:?}",
+        out.losses
+    );
+    // A complete page reports no loss.
+    let out = timed_with(&agent(), html.as_bytes()).unwrap();
+    assert!(out.losses.is_empty(), "{:?}", out.losses);
+}

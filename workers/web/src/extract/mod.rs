@@ -72,8 +72,11 @@ pub struct Extracted {
     pub charset_source: &'static str,
     /// DOM nodes built.
     pub nodes: usize,
-    /// Non-fatal problems (charset overridden, text truncated, tables dropped...).
+    /// Non-fatal problems (charset overridden, a table layout skipped...).
     pub warnings: Vec<String>,
+    /// What a limit cut off (main content past `max_text_bytes`, tables past
+    /// `max_tables` or `max_table_cells`): makes the job partial.
+    pub losses: Vec<String>,
 }
 
 /// Below this many characters of main content, a less strict pass is tried.
@@ -122,7 +125,7 @@ pub fn extract(
     drop(decoded.text);
     let dom = dom::Dom::new(&html);
     let flags = classify::flags(&dom);
-    let mut warnings = decoded.warnings;
+    let warnings = decoded.warnings;
 
     let meta = meta::extract(
         &dom,
@@ -166,21 +169,22 @@ pub fn extract(
             break;
         }
     }
+    let mut losses = Vec::new();
     if truncated {
-        warnings.push(format!(
+        losses.push(format!(
             "main content truncated to max_text_bytes ({} bytes)",
             cfg.max_text_bytes
         ));
     }
 
-    let (tables, table_warnings) = tables::tables(
+    let (tables, table_losses) = tables::tables(
         &dom,
         &flags,
         &|i| strict_visible.get(i).copied().unwrap_or(false),
         cfg.max_tables,
         cfg.max_table_cells,
     );
-    warnings.extend(table_warnings);
+    losses.extend(table_losses);
 
     let language_code = meta.language.as_deref().and_then(meta::primary_language);
     Ok(Extracted {
@@ -201,5 +205,6 @@ pub fn extract(
         charset_source: decoded.source,
         nodes: dom.len(),
         warnings,
+        losses,
     })
 }

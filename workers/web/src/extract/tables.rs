@@ -21,7 +21,7 @@ const MAX_ROWSPAN: usize = 65534;
 /// Longest cell text kept, in bytes.
 const MAX_CELL: usize = 10_000;
 
-/// Tables found, and warnings about what was dropped.
+/// Tables found, and what the limits dropped (losses: the job ends partial).
 pub(crate) fn tables(
     dom: &Dom<'_>,
     flags: &[u8],
@@ -30,7 +30,7 @@ pub(crate) fn tables(
     max_cells: usize,
 ) -> (Vec<Table>, Vec<String>) {
     let mut out = Vec::new();
-    let mut warnings = Vec::new();
+    let mut losses = Vec::new();
     let mut cells_left = max_cells;
     let mut index = 0usize;
     let mut dropped_for_cells = 0usize;
@@ -65,16 +65,16 @@ pub(crate) fn tables(
         });
     }
     if dropped_for_count > 0 {
-        warnings.push(format!(
+        losses.push(format!(
             "{dropped_for_count} tables dropped beyond max_tables ({max_tables})"
         ));
     }
     if dropped_for_cells > 0 {
-        warnings.push(format!(
+        losses.push(format!(
             "{dropped_for_cells} tables dropped beyond max_table_cells ({max_cells})"
         ));
     }
-    (out, warnings)
+    (out, losses)
 }
 
 /// One source cell.
