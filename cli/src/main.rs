@@ -75,7 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         cfg.redis.url = u;
     }
     daa_shared::telemetry::init(&daa_shared::config::LogConfig {
-        filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,lopdf=error".into()),
+        filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
         ..cfg.log.clone()
     });
     let rt = tokio::runtime::Runtime::new()?;

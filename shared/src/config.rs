@@ -279,7 +279,8 @@ impl Default for CoordinatorConfig {
 pub struct LogConfig {
     /// `human` or `json`.
     pub format: String,
-    /// `tracing` filter directives (overridden by `RUST_LOG`).
+    /// `tracing` filter directives (overridden by `RUST_LOG`); parsers that log document
+    /// faults as errors (lopdf) are off unless named (`telemetry::with_quiet_parsers`).
     pub filter: String,
 }
 
