@@ -133,16 +133,17 @@ struct Attempt {
 struct Failed {
     /// What to tell the user.
     reason: String,
-    /// Whether what failed was the cross-reference data and trailer (the rest of the
-    /// file may still hold pages), rather than a limit, encryption or the parser.
-    xref: bool,
+    /// Whether what failed was the file's structure (cross-reference data, trailer, an
+    /// object the parser could not read past), so that the rest of the file may still
+    /// hold pages; not a limit, encryption, a panic or a missing header.
+    structure: bool,
 }
 
 impl Failed {
     fn other(reason: String) -> Self {
         Self {
             reason,
-            xref: false,
+            structure: false,
         }
     }
 }
@@ -197,7 +198,9 @@ fn attempt_with(
             "the PDF parser panicked on this file (malformed structure)".to_string(),
         )),
         Ok(Err(e)) => Err(Failed {
-            xref: objstm_error.is_none() && matches!(e, lopdf::Error::Xref(_)),
+            structure: objstm_error.is_none()
+                && matches!(e, lopdf::Error::Xref(_) | lopdf::Error::Parse(_))
+                && !matches!(e, lopdf::Error::Parse(lopdf::ParseError::InvalidFileHeader)),
             reason: match objstm_error {
                 Some(o) => format!("{o}; {}", describe(&e)),
                 None => describe(&e),
@@ -346,26 +349,36 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
 
 /// The last resort of [`load`] when no parse found a page tree: the page objects the
 /// file still holds, under a new tree ([`orphans::graft`]). Takes the document of the
-/// rebuilt parse, else of the first; when both failed on the cross-reference data
-/// (a file cut off before its trailer, or whose catalog is gone), parses the file again
-/// with a catalog appended for the reconstruction to start from. Failures of any other
-/// kind (limits, encryption, a panic) stay failures.
+/// rebuilt parse, else of the first. When neither holds a page object, or both failed
+/// on the file's structure (a file cut off before its trailer, or whose catalog is
+/// gone), parses the file again with a catalog appended for the reconstruction to
+/// start from. Failures of any other kind (limits, encryption, a panic) stay failures.
 fn regraft(
     bytes: &[u8],
     limits: &Limits,
     first: Result<Attempt, Failed>,
     second: Result<Attempt, Failed>,
 ) -> Option<(Attempt, orphans::Grafted)> {
-    let mut a = match (second, first) {
-        (Ok(a), _) | (Err(_), Ok(a)) => a,
-        (Err(s), Err(f)) if s.xref || f.xref => {
-            attempt(&orphans::with_catalog(bytes), limits, true).ok()?
-        }
-        (Err(_), Err(_)) => return None,
+    let structural = match (&first, &second) {
+        (Err(f), Err(s)) => f.structure || s.structure,
+        _ => true,
     };
-    if a.doc.encryption_state.is_some() {
+    if let (Ok(mut a), _) | (Err(_), Ok(mut a)) = (second, first) {
+        // Decrypted with the empty user password (lopdf then drops `/Encrypt`): its
+        // objects are plain. Still encrypted: nothing in it can be read.
+        if a.doc.trailer.has(b"Encrypt") && a.doc.encryption_state.is_none() {
+            return None;
+        }
+        if let Some(grafted) = orphans::graft(&mut a.doc, limits.max_pages, limits.max_depth) {
+            return Some((a, grafted));
+        }
+    }
+    if !structural {
         return None;
     }
+    // The appended trailer names no encryption: an encrypted file's objects stay
+    // encrypted, and `graft` refuses them when it finds their security handler.
+    let mut a = attempt(&orphans::with_catalog(bytes), limits, true).ok()?;
     let grafted = orphans::graft(&mut a.doc, limits.max_pages, limits.max_depth)?;
     Some((a, grafted))
 }

@@ -11,13 +11,15 @@
 //! - those subtrees and the pages no surviving node lists are put in the order of their
 //!   first page's object number (writers number pages in page order; an incremental
 //!   update keeps the numbers of the pages it rewrites, where file order would move them
-//!   to the end);
+//!   to the end), except that the first page a linearization dictionary names (`/O`,
+//!   numbered after the others by linearizing writers) goes first;
 //! - what a page inherited from a node that is not on its new path (`Resources`,
 //!   `MediaBox`, `CropBox`, `Rotate`) is copied onto the page, so it renders as before.
 //!
-//! The order and the completeness of such pages are a guess, and the caller says so in
-//! a warning. Encrypted files are left alone: without the trailer that names the
-//! encryption dictionary nothing in them can be decrypted.
+//! The order and the completeness of such pages are a guess, and the caller reports it
+//! as a loss. Encrypted files are left alone unless lopdf decrypted them (empty user
+//! password): without the trailer that names the encryption dictionary nothing in them
+//! can be decrypted.
 //!
 //! [`with_catalog`] gives a file whose cross-reference data and catalog are both gone
 //! (typically cut off before its end) something for lopdf's reconstruction to start
@@ -40,10 +42,12 @@ const APPENDED_CATALOG: u32 = 1_000_000;
 
 /// A copy of `bytes` with a catalog and a trailer appended, for lopdf's reconstruction
 /// to find (it looks for the last `trailer`). The catalog has no `/Pages`: [`graft`]
-/// gives it one.
+/// gives it one. An `endstream` comes first: a file cut off inside a stream would
+/// otherwise have everything after the cut, the catalog included, read as that stream's
+/// data (and that stream keeps the bytes it still has).
 pub(crate) fn with_catalog(bytes: &[u8]) -> Vec<u8> {
     let tail = format!(
-        "\n{APPENDED_CATALOG} 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root {APPENDED_CATALOG} 0 R >>\n%%EOF\n"
+        "\nendstream\nendobj\n{APPENDED_CATALOG} 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root {APPENDED_CATALOG} 0 R >>\n%%EOF\n"
     );
     let mut out = Vec::with_capacity(bytes.len() + tail.len());
     out.extend_from_slice(bytes);
@@ -66,7 +70,11 @@ pub(crate) struct Grafted {
 /// root, making a catalog when there is none. `None` (and `doc` unchanged) when the
 /// document holds no page object or is encrypted.
 pub(crate) fn graft(doc: &mut Document, max_pages: usize, max_depth: usize) -> Option<Grafted> {
-    if doc.trailer.has(b"Encrypt") || holds_security_handler(doc) {
+    // Still encrypted (a password is needed), or encrypted with the trailer that said so
+    // gone. A document lopdf decrypted with the empty user password is plain.
+    if doc.trailer.has(b"Encrypt")
+        || (doc.encryption_state.is_none() && holds_security_handler(doc))
+    {
         return None;
     }
     let limit = max_pages.saturating_add(1);
@@ -111,6 +119,17 @@ pub(crate) fn graft(doc: &mut Document, max_pages: usize, max_depth: usize) -> O
         return None;
     }
     segments.sort_by_key(|(first, _)| *first);
+    // A linearized file names its first page (`/O` of the linearization dictionary) and
+    // numbers it after the others: it goes first.
+    if let Some(first_page) = linearized_first_page(doc) {
+        if let Some(i) = segments
+            .iter()
+            .position(|(_, leaves)| leaves.iter().any(|l| l.id == first_page))
+        {
+            let seg = segments.remove(i);
+            segments.insert(0, seg);
+        }
+    }
     let root = doc.new_object_id();
     let mut kids = Vec::with_capacity(found);
     for leaf in segments.into_iter().flat_map(|(_, leaves)| leaves) {
@@ -242,6 +261,17 @@ fn inherited_above(doc: &Document, page: &Dictionary, max_depth: usize) -> Attrs
         cur = node.get(b"Parent").ok();
     }
     out
+}
+
+/// The first page a linearization dictionary names (`/Linearized 1 ... /O n`).
+fn linearized_first_page(doc: &Document) -> Option<ObjectId> {
+    doc.objects.values().filter_map(dict_of).find_map(|d| {
+        if !d.has(b"Linearized") {
+            return None;
+        }
+        let n = d.get(b"O").ok()?.as_i64().ok()?;
+        Some((u32::try_from(n).ok()?, 0))
+    })
 }
 
 /// Whether some object is a standard security handler's dictionary (`/Filter

@@ -127,6 +127,58 @@ fn a_page_the_tree_lists_but_the_file_lacks_is_reported() {
 }
 
 #[test]
+fn a_file_cut_inside_a_stream_after_its_tree_was_lost_still_gives_its_pages() {
+    let mut p = Pdf::new();
+    p.helvetica();
+    for i in 1..=3 {
+        p.page(&format!("BT /F1 12 Tf 72 700 Td (page {i}) Tj ET"));
+    }
+    p.finish();
+    p.doc.objects.remove(&p.pages_id);
+    // The last object of the file is a long stream, and the file ends inside it: a scan
+    // for objects reads everything after its `stream` keyword as its data.
+    let filler: Vec<u8> = (0..20_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    p.doc.add_object(Stream::new(dictionary! {}, filler));
+    let mut bytes = p.bytes();
+    let at = bytes.windows(6).rposition(|w| w == b"stream").unwrap();
+    bytes.truncate(at + 5_000);
+    let out = extract(&bytes).unwrap();
+    let texts: Vec<&str> = out.pages.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(texts, ["page 1", "page 2", "page 3"]);
+    assert!(!out.losses.is_empty());
+}
+
+#[test]
+fn an_encrypted_file_cut_short_is_decrypted_and_gives_its_pages() {
+    // dmca.pdf is encrypted with an empty user password and linearized: its first-page
+    // trailer (with /Encrypt) is at the start; the root of its page tree near the end.
+    let whole = fixture("dmca.pdf");
+    let cut = &whole[..whole.len() * 6 / 10];
+    let out = extract(cut).unwrap();
+    assert_eq!(out.metadata["encrypted"], true);
+    assert!(out.pages.len() >= 5, "{} pages", out.pages.len());
+    let truth = String::from_utf8(fixture("dmca.pdftotext.txt")).unwrap();
+    let truth = daa_pdf::similarity::split_pages(&truth);
+    // Decrypted text, not ciphertext, and in page order: a linearized file numbers its
+    // first page after the others, and its linearization dictionary says which it is.
+    for page in out
+        .pages
+        .iter()
+        .filter(|p| !p.text.trim().is_empty())
+        .take(8)
+    {
+        let n = page.number as usize;
+        let sim = daa_pdf::similarity::similarity(&page.text, &truth[n - 1]);
+        assert!(sim > 0.9, "page {n}: {sim}");
+    }
+    assert!(
+        out.losses.iter().any(|l| l.contains("may be missing")),
+        "{:?}",
+        out.losses
+    );
+}
+
+#[test]
 fn a_file_cut_before_its_first_page_fails_permanently_with_a_reason() {
     let truncated = fixture("truncated.pdf");
     let err = extract(&truncated[..2048]).unwrap_err();
