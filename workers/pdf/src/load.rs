@@ -277,39 +277,22 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         salvaged,
     } = match attempt(bytes, limits, false) {
         Ok(a) if page_tree_loaded(&a.doc) => a,
-        first => {
-            match attempt(bytes, limits, true) {
-                Ok(a) if page_tree_loaded(&a.doc) => {
-                    warnings.push(
-                    "the cross-reference data did not lead to the page tree; it was rebuilt by scanning the file for objects".to_string(),
-                );
-                    a
-                }
-                second => {
-                    let reason = match (&first, &second) {
-                    (Err(e), _) => e.reason.clone(),
-                    (Ok(_), Err(e)) => e.reason.clone(),
-                    (Ok(a), Ok(_)) if a.doc.trailer.has(b"Encrypt") && a.doc.encryption_state.is_none() => {
-                        return Err(TaskError::permanent(
-                            "the document is encrypted with a user password; it cannot be opened without it",
-                        ));
-                    }
-                    (Ok(_), Ok(_)) => {
-                        "the document has no readable page tree (catalog /Pages missing or damaged)".to_string()
-                    }
-                };
-                    let Some((a, grafted)) = regraft(bytes, limits, first, second) else {
-                        return Err(TaskError::permanent(reason));
-                    };
-                    losses.push(format!(
-                    "{reason}: {} page object(s) found in the file were put in the order of their object numbers under a new page tree ({} of them inside parts of the old tree that survived); pages may be missing or out of order",
+        first => match fall_back(bytes, limits, first)? {
+            Recovered::Rebuilt(a) => {
+                warnings.push(REBUILT.to_string());
+                a
+            }
+            Recovered::Grafted(a, grafted, reason) => {
+                losses.push(format!(
+                    "{reason}: {} page object(s) found in the file were put in the order of \
+                     their object numbers under a new page tree ({} of them inside parts of \
+                     the old tree that survived); pages may be missing or out of order",
                     grafted.pages, grafted.in_subtrees
                 ));
-                    pages_regrafted = Some(grafted.pages);
-                    a
-                }
+                pages_regrafted = Some(grafted.pages);
+                a
             }
-        }
+        },
     };
     if salvaged > 0 {
         warnings.push(format!(
@@ -345,6 +328,46 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, TaskError> {
         warnings,
         losses,
     })
+}
+
+/// The warning of a document whose page tree only the rebuilt table led to.
+const REBUILT: &str = "the cross-reference data did not lead to the page tree; it was rebuilt by scanning the file for objects";
+
+/// How [`fall_back`] got a document with pages.
+enum Recovered {
+    /// The cross-reference table rebuilt by scanning the file led to the page tree.
+    Rebuilt(Attempt),
+    /// The page objects were hung under a new tree; with why the tree was lost.
+    Grafted(Attempt, orphans::Grafted, String),
+}
+
+/// What [`load`] does when its first parse (`first`) found no page tree: a parse with
+/// the cross-reference table rebuilt, then [`regraft`]. The error says why neither
+/// worked.
+fn fall_back(
+    bytes: &[u8],
+    limits: &Limits,
+    first: Result<Attempt, Failed>,
+) -> Result<Recovered, TaskError> {
+    let second = match attempt(bytes, limits, true) {
+        Ok(a) if page_tree_loaded(&a.doc) => return Ok(Recovered::Rebuilt(a)),
+        second => second,
+    };
+    let reason = match (&first, &second) {
+        (Err(e), _) | (Ok(_), Err(e)) => e.reason.clone(),
+        (Ok(a), Ok(_)) if a.doc.trailer.has(b"Encrypt") && a.doc.encryption_state.is_none() => {
+            return Err(TaskError::permanent(
+                "the document is encrypted with a user password; it cannot be opened without it",
+            ));
+        }
+        (Ok(_), Ok(_)) => {
+            "the document has no readable page tree (catalog /Pages missing or damaged)".to_string()
+        }
+    };
+    match regraft(bytes, limits, first, second) {
+        Some((a, grafted)) => Ok(Recovered::Grafted(a, grafted, reason)),
+        None => Err(TaskError::permanent(reason)),
+    }
 }
 
 /// The last resort of [`load`] when no parse found a page tree: the page objects the
