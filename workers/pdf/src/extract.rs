@@ -223,12 +223,11 @@ pub(crate) fn run(bytes: &[u8], req: &Request<'_>) -> Result<Extraction, TaskErr
     }
     if !truncated_pages.is_empty() {
         let list: Vec<String> = truncated_pages.iter().map(u32::to_string).collect();
+        m.insert("truncated_pages".into(), json!(truncated_pages));
         x.losses.push(format!(
             "page(s) {} were cut short by a limit (the warnings say which); their text is incomplete",
             list.join(", ")
         ));
-        let m = &mut x.metadata;
-        m.insert("truncated_pages".into(), json!(truncated_pages));
     }
     Ok(x)
 }

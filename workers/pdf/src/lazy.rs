@@ -419,7 +419,7 @@ impl Completer<'_> {
                 continue;
             }
             // An intermediate node: what its pages inherit, then its kids in order.
-            for k in [b"Resources".as_slice(), b"MediaBox", b"CropBox", b"Rotate"] {
+            for k in pages::INHERITED_KEYS {
                 if let Ok(v) = dict.get(k) {
                     follow.push(v.clone());
                 }

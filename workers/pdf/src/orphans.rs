@@ -31,9 +31,7 @@ use std::collections::{BTreeSet, HashSet};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use crate::objects::{as_dict, get};
-
-/// Attributes a page inherits from the nodes above it (PDF 32000-1, 7.7.3.4).
-const INHERITED: [&[u8]; 4] = [b"Resources", b"MediaBox", b"CropBox", b"Rotate"];
+use crate::pages::INHERITED_KEYS;
 
 /// The object number of the catalog [`with_catalog`] appends: the highest that lopdf's
 /// reconstruction accepts, so that it does not take the place of a real object (which
@@ -42,9 +40,10 @@ const APPENDED_CATALOG: u32 = 1_000_000;
 
 /// A copy of `bytes` with a catalog and a trailer appended, for lopdf's reconstruction
 /// to find (it looks for the last `trailer`). The catalog has no `/Pages`: [`graft`]
-/// gives it one. An `endstream` comes first: a file cut off inside a stream would
-/// otherwise have everything after the cut, the catalog included, read as that stream's
-/// data (and that stream keeps the bytes it still has).
+/// gives it one. An `endstream` comes first: in a file cut off inside a stream, lopdf's
+/// scan for objects finds no `endstream` after that stream's data and skips by its
+/// `/Length`, which can reach past the cut into the appended bytes and over the
+/// catalog's header.
 pub(crate) fn with_catalog(bytes: &[u8]) -> Vec<u8> {
     let tail = format!(
         "\nendstream\nendobj\n{APPENDED_CATALOG} 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root {APPENDED_CATALOG} 0 R >>\n%%EOF\n"
@@ -217,7 +216,7 @@ fn leaves_under(
             continue;
         }
         let mut here = inherited;
-        for key in INHERITED {
+        for key in INHERITED_KEYS {
             if let Ok(v) = d.get(key) {
                 here.retain(|(k, _)| k != key);
                 here.push((key.to_vec(), v.clone()));
@@ -251,7 +250,7 @@ fn inherited_above(doc: &Document, page: &Dictionary, max_depth: usize) -> Attrs
         let Some(node) = doc.objects.get(id).and_then(dict_of) else {
             break;
         };
-        for key in INHERITED {
+        for key in INHERITED_KEYS {
             if let Ok(v) = node.get(key) {
                 if !out.iter().any(|(k, _)| k == key) {
                     out.push((key.to_vec(), v.clone()));

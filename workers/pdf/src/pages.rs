@@ -59,6 +59,9 @@ struct Inherited<'a> {
 
 const LETTER: [f32; 4] = [0.0, 0.0, 612.0, 792.0];
 
+/// The attributes a page inherits from the nodes above it (PDF 32000-1, 7.7.3.4).
+pub(crate) const INHERITED_KEYS: [&[u8]; 4] = [b"Resources", b"MediaBox", b"CropBox", b"Rotate"];
+
 /// Walks the whole page tree of `doc`.
 pub(crate) fn pages(doc: &Document, max_pages: usize, max_depth: usize) -> PageList<'_> {
     walk(doc, None, false, max_pages, max_depth).0
@@ -165,8 +168,10 @@ fn walk(
     let mut reported_cycle = false;
     let mut skipped = false;
     let mut page_no: u32 = 0;
-    // Entries of `/Kids` that lead nowhere (objects the file does not hold).
-    let mut missing: Vec<Option<ObjectId>> = Vec::new();
+    // Entries of `/Kids` that lead nowhere (objects the file does not hold), and the
+    // first of them in page order.
+    let mut missing = 0usize;
+    let mut first_missing: Option<ObjectId> = None;
     while let Some((node, inh, depth)) = stack.pop() {
         if let Some(id) = ref_id(node) {
             if !seen.insert(id) {
@@ -234,13 +239,18 @@ fn walk(
             continue;
         }
         if let Some(kids) = kids {
+            // Kids go on the stack last first; the last missing one seen here is this
+            // node's first in page order, and nodes are visited in page order.
+            let mut first_here = None;
             for k in kids.iter().rev() {
                 if matches!(deref(doc, k), Object::Null) {
-                    missing.push(ref_id(k));
+                    missing += 1;
+                    first_here = ref_id(k).or(first_here);
                     continue;
                 }
                 stack.push((k, inh, depth + 1));
             }
+            first_missing = first_missing.or(first_here);
         }
         if stack.len() > 4 * max_pages + 1024 {
             list.warnings
@@ -249,14 +259,13 @@ fn walk(
             break;
         }
     }
-    if let Some(first) = missing.first() {
-        let which = match first {
+    if missing > 0 {
+        let which = match first_missing {
             Some(id) => format!("; the first is {} {} R", id.0, id.1),
             None => String::new(),
         };
         list.losses.push(format!(
-            "the page tree lists {} object(s) the file does not hold (cut off or damaged{which}): those pages are lost, and the pages after them are numbered without them",
-            missing.len()
+            "the page tree lists {missing} object(s) the file does not hold (cut off or damaged{which}): those pages are lost, and the pages after them are numbered without them"
         ));
     }
     list.total = page_no;

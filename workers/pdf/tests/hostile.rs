@@ -63,14 +63,20 @@ fn a_truncated_file_gives_the_pages_it_still_holds() {
     );
 }
 
-#[test]
-fn a_lost_page_tree_root_is_replaced_and_the_pages_keep_their_order() {
+/// A finished document of `n` pages reading "page 1" to "page n", and the pages' ids.
+fn numbered_pages(n: u32) -> (Pdf, Vec<lopdf::ObjectId>) {
     let mut p = Pdf::new();
     p.helvetica();
-    for i in 1..=9 {
-        p.page(&format!("BT /F1 12 Tf 72 700 Td (page {i}) Tj ET"));
-    }
+    let pages = (1..=n)
+        .map(|i| p.page(&format!("BT /F1 12 Tf 72 700 Td (page {i}) Tj ET")))
+        .collect();
     p.finish();
+    (p, pages)
+}
+
+#[test]
+fn a_lost_page_tree_root_is_replaced_and_the_pages_keep_their_order() {
+    let (mut p, _) = numbered_pages(9);
     let nodes = p.balance_tree(3);
     // The root and the node over pages 4-6 are gone; the nodes over 1-3 and 7-9 are not.
     p.doc.objects.remove(&p.pages_id);
@@ -106,12 +112,7 @@ fn a_lost_page_tree_root_is_replaced_and_the_pages_keep_their_order() {
 
 #[test]
 fn a_page_the_tree_lists_but_the_file_lacks_is_reported() {
-    let mut p = Pdf::new();
-    p.helvetica();
-    let pages: Vec<_> = (1..=3)
-        .map(|i| p.page(&format!("BT /F1 12 Tf 72 700 Td (page {i}) Tj ET")))
-        .collect();
-    p.finish();
+    let (mut p, pages) = numbered_pages(3);
     p.doc.objects.remove(&pages[1]);
     let out = extract(&p.bytes()).unwrap();
     let texts: Vec<&str> = out.pages.iter().map(|p| p.text.as_str()).collect();
@@ -124,24 +125,33 @@ fn a_page_the_tree_lists_but_the_file_lacks_is_reported() {
         "{:?}",
         out.losses
     );
+    // Two gone: the loss counts both and names the first in page order.
+    let (mut p, pages) = numbered_pages(4);
+    p.doc.objects.remove(&pages[1]);
+    p.doc.objects.remove(&pages[2]);
+    let out = extract(&p.bytes()).unwrap();
+    assert_eq!(out.pages.len(), 2);
+    let first = format!("the first is {} {} R", pages[1].0, pages[1].1);
+    assert!(
+        out.losses[0].contains("lists 2 object(s)") && out.losses[0].contains(&first),
+        "{:?}",
+        out.losses
+    );
 }
 
 #[test]
 fn a_file_cut_inside_a_stream_after_its_tree_was_lost_still_gives_its_pages() {
-    let mut p = Pdf::new();
-    p.helvetica();
-    for i in 1..=3 {
-        p.page(&format!("BT /F1 12 Tf 72 700 Td (page {i}) Tj ET"));
-    }
-    p.finish();
+    let (mut p, _) = numbered_pages(3);
     p.doc.objects.remove(&p.pages_id);
-    // The last object of the file is a long stream, and the file ends inside it: a scan
-    // for objects reads everything after its `stream` keyword as its data.
+    // The last object of the file is a stream, and the file ends 40 bytes before the
+    // end of its data: its `/Length` then reaches past the cut, into whatever is
+    // appended to the file for the reconstruction.
     let filler: Vec<u8> = (0..20_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     p.doc.add_object(Stream::new(dictionary! {}, filler));
     let mut bytes = p.bytes();
-    let at = bytes.windows(6).rposition(|w| w == b"stream").unwrap();
-    bytes.truncate(at + 5_000);
+    let end = bytes.windows(9).rposition(|w| w == b"endstream").unwrap();
+    bytes.truncate(end - 40);
+    assert!(!bytes.windows(7).any(|w| w == b"trailer"));
     let out = extract(&bytes).unwrap();
     let texts: Vec<&str> = out.pages.iter().map(|p| p.text.as_str()).collect();
     assert_eq!(texts, ["page 1", "page 2", "page 3"]);
