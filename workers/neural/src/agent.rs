@@ -153,11 +153,13 @@ impl NeuralAgent {
         &self.zero_shot
     }
 
-    fn chunked(&self, text: &str, warnings: &mut Vec<String>) -> Result<Chunked, TaskError> {
+    /// The text's token windows and chunks, at most `max_chunks` of them; what the limit
+    /// cut off is said in `cut`.
+    fn chunked(&self, text: &str, cut: &mut Vec<String>) -> Result<Chunked, TaskError> {
         let tokens = self.embedder.tokenize(text).map_err(task_error)?;
         let mut windows = chunk::windows(&tokens, self.chunk_tokens, self.cfg.chunk_overlap);
         if windows.len() > self.cfg.max_chunks {
-            warnings.push(format!(
+            cut.push(format!(
                 "the text makes {} chunks; only the first {} (max_chunks) are kept",
                 windows.len(),
                 self.cfg.max_chunks
@@ -196,13 +198,15 @@ impl NeuralAgent {
         cancel: &CancelFlag,
     ) -> Result<StageOutput, TaskError> {
         let mut warnings = Vec::new();
-        let text = self.limit(text, &mut warnings);
+        // Text past a limit gets no chunks and no embeddings: a loss, and the job partial.
+        let mut losses = Vec::new();
+        let text = self.limit(text, &mut losses);
         let detected = language::detect(text, self.cfg.language_min_confidence);
         let Chunked {
             tokens,
             windows,
             mut chunks,
-        } = self.chunked(text, &mut warnings)?;
+        } = self.chunked(text, &mut losses)?;
         if chunks.is_empty() {
             warnings.push("the document has no text to chunk".into());
         }
@@ -229,6 +233,7 @@ impl NeuralAgent {
             chunks,
             metadata,
             warnings,
+            losses,
             ..StageOutput::default()
         })
     }
@@ -243,8 +248,16 @@ impl NeuralAgent {
         cancel: &CancelFlag,
     ) -> Result<StageOutput, TaskError> {
         let mut warnings = Vec::new();
-        let text = self.limit(&doc.text, &mut warnings);
+        let mut cut = Vec::new();
+        let text = self.limit(&doc.text, &mut cut);
         let mut out = StageOutput::default();
+        if entities {
+            // Entities past the cut are not found: a loss. Classification reads a sample
+            // of the text anyway, so for it alone the cut is a warning.
+            out.losses = cut;
+        } else {
+            warnings.extend(cut);
+        }
         if classify {
             out.classification = self.classify(text, &doc.chunks, cancel, &mut warnings)?;
         }
@@ -300,10 +313,11 @@ impl NeuralAgent {
         self.classify(text, &[], &CancelFlag::default(), &mut warnings)
     }
 
-    fn limit<'a>(&self, text: &'a str, warnings: &mut Vec<String>) -> &'a str {
+    /// `text` up to `max_text_bytes`; what the limit cut off is said in `cuts`.
+    fn limit<'a>(&self, text: &'a str, cuts: &mut Vec<String>) -> &'a str {
         let t = cut(text, self.cfg.max_text_bytes);
         if t.len() < text.len() {
-            warnings.push(format!(
+            cuts.push(format!(
                 "the text is {} bytes; only the first {} (max_text_bytes) were processed",
                 text.len(),
                 t.len()

@@ -40,11 +40,13 @@ pub struct NeuralConfig {
     pub chunk_tokens: Option<usize>,
     /// Tokens shared by consecutive chunks (default 32).
     pub chunk_overlap: usize,
-    /// Most chunks produced for one document; the rest of the text is left out with a
-    /// warning (default 20 000, ~4.5 million tokens).
+    /// Most chunks produced for one document; the rest of the text is left out and
+    /// reported as a loss, which makes the job `partial` (default 20 000, ~4.5 million
+    /// tokens).
     pub max_chunks: usize,
     /// Largest text processed, in bytes; a longer text is cut (at a character boundary)
-    /// with a warning (default 32 MiB).
+    /// and the rest reported as a loss when chunks or entities were asked for, a warning
+    /// when only the classification was (it reads a sample anyway) (default 32 MiB).
     pub max_text_bytes: usize,
     /// Zero-shot labels with the descriptions their prototypes are embedded from
     /// (default: invoice, contract, scientific paper, resume, news article, manual,

@@ -236,3 +236,64 @@ fn chunk_size_and_overlap_are_configurable() {
     let err = daa_neural::NeuralAgent::new(cfg).unwrap_err();
     assert!(err.contains("chunk_tokens"), "{err}");
 }
+
+#[test]
+fn text_past_a_limit_is_a_loss_not_a_warning() {
+    let text = long_text();
+    let req = Requirements {
+        embeddings: true,
+        extract_entities: true,
+        ..Requirements::default()
+    };
+    let ctx = TaskContext::default();
+
+    // Cut by max_chunks: the chunks kept end before the text does, and the output says
+    // what was not chunked as a loss (the synthesis turns it into a partial job).
+    let few_chunks = daa_neural::NeuralAgent::new(NeuralConfig {
+        model_dir: Some(common::model_dir()),
+        max_chunks: 2,
+        ..NeuralConfig::default()
+    })
+    .unwrap();
+    let whole = agent()
+        .execute(&task(Stage::TextProcessing, &text, req), &ctx)
+        .unwrap();
+    assert!(whole.chunks.len() > 2, "{}", whole.chunks.len());
+    assert!(whole.losses.is_empty(), "{:?}", whole.losses);
+    let out = few_chunks
+        .execute(&task(Stage::TextProcessing, &text, req), &ctx)
+        .unwrap();
+    assert_eq!(out.chunks.len(), 2);
+    assert_eq!(out.losses.len(), 1, "{:?}", out.losses);
+    assert!(out.losses[0].contains("max_chunks"), "{:?}", out.losses);
+    assert!(out.warnings.iter().all(|w| !w.contains("max_chunks")));
+
+    // Cut by max_text_bytes: an e-mail address past the cut is not found, and the analysis
+    // says so; without entities (classification samples the text anyway) it is a warning.
+    let short = daa_neural::NeuralAgent::new(NeuralConfig {
+        model_dir: Some(common::model_dir()),
+        max_text_bytes: 200,
+        ..NeuralConfig::default()
+    })
+    .unwrap();
+    let mailed = format!("{text} Write to ops@example.org.");
+    let out = short
+        .execute(&task(Stage::Analysis, &mailed, req), &ctx)
+        .unwrap();
+    assert!(out.entities.iter().all(|e| e.text != "ops@example.org"));
+    assert_eq!(out.losses.len(), 1, "{:?}", out.losses);
+    assert!(out.losses[0].contains("max_text_bytes"), "{:?}", out.losses);
+    let found = agent()
+        .execute(&task(Stage::Analysis, &mailed, req), &ctx)
+        .unwrap();
+    assert!(found.entities.iter().any(|e| e.text == "ops@example.org"));
+    let classify_only = Requirements {
+        classify_content: true,
+        ..Requirements::default()
+    };
+    let out = short
+        .execute(&task(Stage::Analysis, &mailed, classify_only), &ctx)
+        .unwrap();
+    assert!(out.losses.is_empty(), "{:?}", out.losses);
+    assert!(out.warnings.iter().any(|w| w.contains("max_text_bytes")));
+}
