@@ -42,6 +42,9 @@ pub(crate) struct Args {
 #[derive(Default)]
 struct Series {
     secs: Vec<f64>,
+    /// The same jobs' times in the coordinator's clock (acceptance to end, in seconds):
+    /// what the fleet spent, without the submission's and the reply's transit.
+    fleet_secs: Vec<f64>,
     last: Option<ResultDocument>,
 }
 
@@ -126,6 +129,7 @@ pub(crate) async fn run(cfg: &Config, args: Args) -> anyhow::Result<i32> {
             let s = &mut series[n - 1];
             if round > 0 {
                 s.secs.push(secs);
+                s.fleet_secs.push(doc.timings.total_ms as f64 / 1e3);
             }
             s.last = Some(doc);
         }
@@ -152,6 +156,19 @@ fn report(series: &[Series]) {
             quantile(s.secs.clone(), 0.75),
             pages as f64 / secs,
             median(paired)
+        );
+        let fleet_base = &series[0].fleet_secs;
+        let fleet_paired: Vec<f64> = fleet_base
+            .iter()
+            .zip(&s.fleet_secs)
+            .map(|(b, t)| b / t)
+            .collect();
+        println!(
+            "    in the coordinator's clock: {:.3} s per job (median), speed-up {:.2}x \
+             (median of the rounds' ratios {:.2}x)",
+            median(s.fleet_secs.clone()),
+            median(fleet_base.clone()) / median(s.fleet_secs.clone()),
+            median(fleet_paired)
         );
         if let Some(doc) = &s.last {
             println!("    last job, longest task per stage: {}", stages(doc));
