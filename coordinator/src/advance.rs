@@ -75,6 +75,7 @@ pub(crate) async fn on_job(
     match ctx.store.create_job(&spec).await? {
         CreateOutcome::Created => {
             tracing::info!(%job_id, trace_id = %spec.trace_id, "job accepted");
+            ctx.metrics.job_accepted();
             publish::event(&ctx.js, &ctx.subjects, &job_id, JobStatus::Accepted, None).await;
             cache::start(ctx, &spec, false).await
         }
@@ -191,6 +192,7 @@ pub(crate) async fn commit(
         .commit_result(&result.job_id, &result.task_id, result.stage_index, encoded)
         .await?;
     if matches!(outcome, CommitOutcome::Committed { .. }) {
+        ctx.metrics.stage_result(&result);
         // Exactly what Redis now holds for the task (a duplicate may differ from the
         // first result, which stays).
         ctx.decoded.insert(Arc::clone(&result), encoded.len());
@@ -397,6 +399,9 @@ pub(crate) async fn finish(
         .finish_job(&spec.job_id, doc.status, &encoded, ttl_ms, error.as_deref())
         .await?;
     ctx.decoded.forget(&spec.job_id);
+    if ended {
+        ctx.metrics.job_ended(&doc);
+    }
     if ended || again {
         tracing::info!(job_id = %spec.job_id, status = %doc.status, total_ms = doc.timings.total_ms, "job ended");
         announce(ctx, spec, &doc, &encoded).await?;

@@ -14,6 +14,7 @@ mod cache;
 mod deadlines;
 mod decoded;
 mod dlq;
+mod http;
 mod intake;
 mod leader;
 pub mod plan;

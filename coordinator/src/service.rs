@@ -11,7 +11,7 @@ use daa_shared::subjects::Subjects;
 use daa_shared::{connect, topology};
 
 use crate::decoded::DecodedResults;
-use crate::{api, deadlines, intake, leader};
+use crate::{api, deadlines, http, intake, leader};
 
 /// What went wrong in the coordinator.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,10 @@ pub(crate) struct Ctx {
     pub(crate) leader: leader::Leadership,
     /// Stage results decoded for the jobs' later stages.
     pub(crate) decoded: DecodedResults,
+    /// What this coordinator counts, for `/metrics` and the dashboard.
+    pub(crate) metrics: http::CoordinatorMetrics,
+    /// The dashboard's previous view, for its throughput column.
+    pub(crate) throughput: http::Throughput,
 }
 
 /// Durable consumer name shared by every coordinator replica.
@@ -112,6 +116,8 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
         subjects,
         decoded,
         leader: leadership,
+        metrics: http::CoordinatorMetrics::default(),
+        throughput: http::Throughput::default(),
     });
     tracing::info!(instance = %ctx.instance, "coordinator started");
     let loops = vec![
@@ -130,6 +136,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> Result<(), CoordinatorError
         tokio::spawn(dead_letters(ctx.clone(), advisories, shutdown.clone())),
         tokio::spawn(deadlines::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(api::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(http::serve(ctx.clone(), shutdown.clone())),
     ];
     for l in loops {
         if let Err(e) = l.await {
