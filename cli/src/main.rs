@@ -6,6 +6,7 @@ mod cmd;
 mod fleet;
 mod local;
 mod output;
+mod supervise;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,8 @@ enum Command {
     Memory(cmd::memory::Args),
     /// The dead-letter queue: list, show, replay and purge dead-lettered tasks.
     Dlq(cmd::dlq::Args),
+    /// Run a local fleet that sizes each worker type by its queue depth (`daa fleet up`).
+    Fleet(cmd::fleet::Args),
 }
 
 /// mimalloc: see docs/decisions.md (allocation-heavy parsing is faster and freed memory
@@ -68,6 +71,7 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let mut cfg = Config::load(cli.config.as_deref())?;
+    let config_path = cli.config.clone();
     if let Some(u) = cli.nats_url {
         cfg.nats.url = u;
     }
@@ -89,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Bench(a) => bench::run(&cfg, a).await,
             Command::Memory(a) => cmd::memory::run(&cfg, a).await,
             Command::Dlq(a) => cmd::dlq::run(&cfg, a).await,
+            Command::Fleet(a) => cmd::fleet::run(&cfg, config_path, a).await,
         }
     })
 }

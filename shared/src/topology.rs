@@ -235,3 +235,31 @@ pub async fn ensure_buckets(js: &jetstream::Context) -> Result<(), TopologyError
     }
     Ok(())
 }
+
+/// How many tasks wait in one lane (agent type × priority) and how many are delivered
+/// and not yet acknowledged: `None` while the lane's consumer does not exist (no worker
+/// of that type has started) or cannot be read.
+pub async fn lane_depth(
+    stream: &Stream,
+    subjects: &Subjects,
+    agent: AgentKind,
+    priority: Priority,
+) -> Option<LaneDepth> {
+    let name = subjects.task_consumer(agent, priority);
+    let consumer = stream.get_consumer::<pull::Config>(&name).await.ok()?;
+    let info = consumer.cached_info();
+    Some(LaneDepth {
+        pending: info.num_pending,
+        unacknowledged: info.num_ack_pending as u64,
+    })
+}
+
+/// One lane's queue, as [`lane_depth`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LaneDepth {
+    /// Tasks published and not yet delivered to any worker: the scaling signal.
+    pub pending: u64,
+    /// Tasks delivered and not yet acknowledged (running, or held by a worker that died
+    /// until their ack wait runs out).
+    pub unacknowledged: u64,
+}

@@ -104,21 +104,56 @@ pub struct DaaProcess {
     child: Child,
     role: Role,
     log: NamedTempFile,
+    /// Leads a process group of its own (a supervisor and the processes it started):
+    /// dropping it kills the whole group, so no child outlives a failed test.
+    group: bool,
 }
 
 impl DaaProcess {
     /// Start `role`'s binary with `vars` and `extra` in its environment.
     pub fn spawn(role: Role, vars: &[(String, String)], extra: &[(&str, &str)]) -> DaaProcess {
+        Self::start(role, vars, extra, &[], false)
+    }
+
+    /// Start `role`'s binary with `args`, leading a process group of its own that is
+    /// killed whole on drop (for `daa fleet up`, whose workers are its children).
+    pub fn spawn_group(
+        role: Role,
+        vars: &[(String, String)],
+        extra: &[(&str, &str)],
+        args: &[&str],
+    ) -> DaaProcess {
+        Self::start(role, vars, extra, args, true)
+    }
+
+    fn start(
+        role: Role,
+        vars: &[(String, String)],
+        extra: &[(&str, &str)],
+        args: &[&str],
+        group: bool,
+    ) -> DaaProcess {
+        use std::os::unix::process::CommandExt as _;
         let log = NamedTempFile::new().unwrap_or_else(|e| panic!("temp file: {e}"));
         let stderr = log.reopen().unwrap_or_else(|e| panic!("reopen: {e}"));
         let mut cmd = Command::new(bin_path(role.binary()));
+        cmd.args(args);
+        if group {
+            cmd.process_group(0);
+        }
         cmd.env_remove("DAA_CONFIG")
             .env(
                 "RUST_LOG",
                 std::env::var("DAA_TEST_LOG").unwrap_or_else(|_| "info".into()),
             )
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            // A supervisor's decisions (stdout) go to the log beside its stderr, through
+            // the same open file so that neither overwrites the other.
+            .stdout(if group {
+                Stdio::from(stderr.try_clone().unwrap_or_else(|e| panic!("dup: {e}")))
+            } else {
+                Stdio::null()
+            })
             .stderr(stderr);
         for (k, v) in vars {
             cmd.env(k, v);
@@ -129,7 +164,12 @@ impl DaaProcess {
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", role.binary()));
-        DaaProcess { child, role, log }
+        DaaProcess {
+            child,
+            role,
+            log,
+            group,
+        }
     }
 
     /// Process id.
@@ -176,6 +216,11 @@ impl DaaProcess {
 
 impl Drop for DaaProcess {
     fn drop(&mut self) {
+        if self.group {
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", self.child.id())])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {

@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub(crate) mod dlq;
+pub(crate) mod fleet;
 pub(crate) mod inspect;
 pub(crate) mod inspect_locks;
 pub(crate) mod memory;

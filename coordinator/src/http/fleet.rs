@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull;
 use daa_shared::model::{AgentKind, Priority};
 use daa_shared::store::Heartbeat;
+use daa_shared::topology;
 use serde::Serialize;
 
 use crate::service::Ctx;
@@ -85,15 +85,13 @@ async fn lanes(ctx: &Ctx) -> Result<Vec<Lane>, String> {
         let infos = futures::future::join_all(wanted.iter().map(|&(agent, priority)| {
             let stream = &stream;
             async move {
-                let name = ctx.subjects.task_consumer(agent, priority);
                 // A lane whose consumer does not exist yet has no worker and no queue.
-                let consumer = stream.get_consumer::<pull::Config>(&name).await.ok()?;
-                let info = consumer.cached_info();
+                let d = topology::lane_depth(stream, &ctx.subjects, agent, priority).await?;
                 Some(Lane {
                     agent,
                     priority,
-                    pending: info.num_pending,
-                    unacknowledged: info.num_ack_pending as u64,
+                    pending: d.pending,
+                    unacknowledged: d.unacknowledged,
                 })
             }
         }))
