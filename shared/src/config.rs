@@ -186,6 +186,11 @@ pub struct WorkerConfig {
     pub idle_poll_ms: u64,
     /// Time allowed to finish in-flight tasks on SIGTERM before they are NAKed.
     pub drain_timeout_ms: u64,
+    /// Where the worker serves its own `/metrics` (Prometheus text), e.g.
+    /// `0.0.0.0:9100`; empty = off (the default: the coordinator's `/metrics` reports
+    /// every worker from its heartbeats, and many workers on one host would need a port
+    /// each). An address that is taken is logged and the worker runs without it.
+    pub metrics_addr: String,
     /// External commands run around every task (`[worker.hooks]`).
     pub hooks: HooksConfig,
 }
@@ -199,6 +204,7 @@ impl Default for WorkerConfig {
             instance: None,
             idle_poll_ms: 250,
             drain_timeout_ms: 20_000,
+            metrics_addr: String::new(),
             hooks: HooksConfig::default(),
         }
     }

@@ -27,6 +27,7 @@ pub mod config;
 pub mod connect;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod model;
 pub mod nats;
 pub mod shutdown;

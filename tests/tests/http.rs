@@ -181,3 +181,56 @@ async fn a_taken_http_address_leaves_the_coordinator_working() {
     assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
     drop(taken);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_serves_its_own_metrics_when_asked() {
+    let env = Env::start();
+    let port = free_port();
+    let _coordinator = env.spawn(Role::Coordinator);
+    let _quality = env.spawn(Role::Quality);
+    let addr = format!("127.0.0.1:{port}");
+    let _structured = env.spawn_with(
+        Role::Structured,
+        &[
+            ("DAA_WORKER_INSTANCE", "w1"),
+            ("DAA_WORKER_METRICS_ADDR", &addr),
+        ],
+    );
+    let client = env.client().await;
+    let metrics = format!("http://{addr}/metrics");
+    let processed = "daa_worker_tasks_processed_total{agent=\"structured\",instance=\"w1\"}";
+    eventually(
+        Duration::from_secs(20),
+        "the worker's /metrics answers",
+        || {
+            let metrics = metrics.clone();
+            async move { value(&get(&metrics).await.1, processed) == Some(0.0) }
+        },
+    )
+    .await;
+    let mut job = client.submit(Client::job("a.csv", CSV.to_vec())).await;
+    assert_eq!(
+        job.result(Duration::from_secs(30)).await.status,
+        JobStatus::Completed
+    );
+    // The worker counts the task once it has acknowledged it, a moment after its
+    // result went out.
+    eventually(Duration::from_secs(10), "the task is counted", || {
+        let metrics = metrics.clone();
+        async move { value(&get(&metrics).await.1, processed) == Some(1.0) }
+    })
+    .await;
+    let text = get(&metrics).await.1;
+    assert_eq!(
+        value(
+            &text,
+            "daa_worker_state{agent=\"structured\",instance=\"w1\",state=\"running\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "daa_workers_live{agent=\"structured\"}"),
+        Some(1.0)
+    );
+}

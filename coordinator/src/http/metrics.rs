@@ -11,25 +11,21 @@
 //! Counter names end in `_total`, units are in the name (`_seconds`, `_bytes`), as
 //! Prometheus's naming guide asks.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use daa_shared::metrics::{Registry, WorkerSample};
 use daa_shared::model::{JobStatus, Outcome, ResultDocument, StageResult};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::Unit;
 
 use super::dashboard::JobTotals;
 use super::fleet::Snapshot;
 
-/// The content type of [`render`]'s text.
-pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-type FloatGauge = Gauge<f64, AtomicU64>;
-type FloatCounter = Counter<f64, AtomicU64>;
+pub(crate) use daa_shared::metrics::CONTENT_TYPE;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabel {
@@ -47,31 +43,6 @@ struct StageLabels {
 struct LaneLabels {
     agent: String,
     priority: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct AgentLabel {
-    agent: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WorkerLabels {
-    agent: String,
-    instance: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WorkerStateLabels {
-    agent: String,
-    instance: String,
-    state: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct QuantileLabels {
-    agent: String,
-    instance: String,
-    quantile: String,
 }
 
 /// What this coordinator counts as it works. Cheap to update (atomics); shared by
@@ -208,7 +179,7 @@ impl CoordinatorMetrics {
 
 /// The metrics text for `fleet` and this coordinator's `own` counters.
 pub(crate) fn render(own: &CoordinatorMetrics, fleet: &Snapshot, leading: bool) -> String {
-    let mut r = Registry::with_prefix("daa");
+    let mut r = daa_shared::metrics::registry();
     own.register(&mut r);
     let leader = Gauge::<i64>::default();
     leader.set(i64::from(leading));
@@ -218,12 +189,7 @@ pub(crate) fn render(own: &CoordinatorMetrics, fleet: &Snapshot, leading: bool) 
         leader,
     );
     register_fleet(&mut r, fleet);
-    let mut out = String::new();
-    if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {
-        // Writing into a String does not fail; an empty page would be the only outcome.
-        out.clear();
-    }
-    out
+    daa_shared::metrics::encode(&r)
 }
 
 fn register_fleet(r: &mut Registry, fleet: &Snapshot) {
@@ -252,107 +218,14 @@ fn register_fleet(r: &mut Registry, fleet: &Snapshot) {
         unacked,
     );
 
-    let live = Family::<AgentLabel, Gauge>::default();
-    let slots = Family::<AgentLabel, Gauge>::default();
-    let busy = Family::<AgentLabel, Gauge>::default();
-    let in_flight = Family::<WorkerLabels, Gauge>::default();
-    let processed = Family::<WorkerLabels, Counter>::default();
-    let failed = Family::<WorkerLabels, Counter>::default();
-    let latency = Family::<QuantileLabels, FloatGauge>::default();
-    let rss = Family::<WorkerLabels, Gauge>::default();
-    let state = Family::<WorkerStateLabels, Gauge>::default();
-    let mut own: BTreeMap<String, AgentSeries> = BTreeMap::new();
-    for w in &fleet.workers {
-        let agent = w.agent.as_str().to_owned();
-        let labels = WorkerLabels {
-            agent: agent.clone(),
-            instance: w.instance.clone(),
-        };
-        let a = AgentLabel {
-            agent: agent.clone(),
-        };
-        live.get_or_create(&a).inc();
-        let Some(hb) = &w.heartbeat else {
-            continue;
-        };
-        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        if hb.state == daa_shared::store::worker_state::RUNNING {
-            slots.get_or_create(&a).inc_by(n(hb.concurrency.max(1)));
-        }
-        busy.get_or_create(&a).inc_by(n(hb.in_flight));
-        in_flight.get_or_create(&labels).set(n(hb.in_flight));
-        processed.get_or_create(&labels).inc_by(hb.processed);
-        failed.get_or_create(&labels).inc_by(hb.failed);
-        rss.get_or_create(&labels).set(n(hb.rss_bytes));
-        state
-            .get_or_create(&WorkerStateLabels {
-                agent: agent.clone(),
-                instance: w.instance.clone(),
-                state: hb.state.clone(),
-            })
-            .set(1);
-        for (q, ms) in [("0.5", hb.p50_ms), ("0.99", hb.p99_ms)] {
-            latency
-                .get_or_create(&QuantileLabels {
-                    agent: agent.clone(),
-                    instance: w.instance.clone(),
-                    quantile: q.to_owned(),
-                })
-                .set(ms as f64 / 1e3);
-        }
-        for (name, value) in &hb.metrics {
-            let Some(series) = AgentSeries::for_name(&mut own, name) else {
-                continue;
-            };
-            series.set(&labels, *value);
-        }
-    }
-    r.register(
-        "workers_live",
-        "Workers that beat within the liveness window",
-        live,
+    daa_shared::metrics::register_workers(
+        r,
+        fleet.workers.iter().map(|w| WorkerSample {
+            agent: w.agent,
+            instance: &w.instance,
+            heartbeat: w.heartbeat.as_ref(),
+        }),
     );
-    r.register(
-        "worker_slots",
-        "Task slots of running (not paused, not draining) workers",
-        slots,
-    );
-    r.register("worker_busy_slots", "Tasks running on the workers", busy);
-    r.register(
-        "worker_tasks_in_flight",
-        "Tasks running on this worker",
-        in_flight,
-    );
-    r.register(
-        "worker_tasks_processed",
-        "Tasks this worker finished, any outcome (since it started)",
-        processed,
-    );
-    r.register(
-        "worker_tasks_failed",
-        "Tasks that failed on this worker (since it started)",
-        failed,
-    );
-    r.register_with_unit(
-        "worker_task_latency",
-        "Task run time percentiles on this worker (recent tasks)",
-        Unit::Seconds,
-        latency,
-    );
-    r.register_with_unit(
-        "worker_resident_memory",
-        "Resident memory of this worker",
-        Unit::Bytes,
-        rss,
-    );
-    r.register(
-        "worker_state",
-        "1 for the worker's state (running, paused, draining)",
-        state,
-    );
-    for (name, series) in own {
-        series.register(r, &name);
-    }
     if let Some(n) = fleet.dead_letters {
         let g = Gauge::<i64>::default();
         g.set(i64::try_from(n).unwrap_or(i64::MAX));
@@ -369,61 +242,6 @@ fn register_fleet(r: &mut Registry, fleet: &Snapshot) {
         "Parts of this scrape that could not be read from NATS or Redis",
         errors,
     );
-}
-
-/// An agent's own metric (from its heartbeat), as `daa_agent_<name>` per worker.
-enum AgentSeries {
-    Counter(Family<WorkerLabels, FloatCounter>),
-    Gauge(Family<WorkerLabels, FloatGauge>),
-}
-
-impl AgentSeries {
-    /// The series for the agent metric `name`, created on first sight; `None` for a name
-    /// that is not a valid metric name. A name ending in `_total` is a counter.
-    fn for_name<'a>(all: &'a mut BTreeMap<String, AgentSeries>, name: &str) -> Option<&'a Self> {
-        // Runtime metrics carry the namespace already (`daa_breaker_open_total`).
-        let name = name.strip_prefix("daa_").unwrap_or(name);
-        if name.is_empty()
-            || name.starts_with(|c: char| c.is_ascii_digit())
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return None;
-        }
-        let (base, counter) = match name.strip_suffix("_total") {
-            Some(b) if !b.is_empty() => (b, true),
-            _ => (name, false),
-        };
-        let key = format!("agent_{base}");
-        Some(all.entry(key).or_insert_with(|| {
-            if counter {
-                AgentSeries::Counter(Family::default())
-            } else {
-                AgentSeries::Gauge(Family::default())
-            }
-        }))
-    }
-
-    fn set(&self, labels: &WorkerLabels, value: f64) {
-        if !value.is_finite() {
-            return;
-        }
-        match self {
-            AgentSeries::Counter(f) => {
-                f.get_or_create(labels).inc_by(value.max(0.0));
-            }
-            AgentSeries::Gauge(f) => {
-                f.get_or_create(labels).set(value);
-            }
-        }
-    }
-
-    fn register(self, r: &mut Registry, name: &str) {
-        let help = "The agent's own metric, from its heartbeat";
-        match self {
-            AgentSeries::Counter(f) => r.register(name, help, f),
-            AgentSeries::Gauge(f) => r.register(name, help, f),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod fetch;
 mod heartbeat;
 pub mod hooks;
 mod main_helper;
+mod metrics_http;
 pub mod retry;
 mod run;
 mod stats;

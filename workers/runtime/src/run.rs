@@ -17,7 +17,7 @@ use crate::breakers::Gate;
 use crate::hooks::{Commands, NoHooks, TaskHooks};
 use crate::retry::RetryPolicy;
 use crate::stats::Stats;
-use crate::{control, fetch, heartbeat, Agent};
+use crate::{control, fetch, heartbeat, metrics_http, Agent};
 
 /// What went wrong starting a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -221,6 +221,7 @@ pub async fn run_with(
     };
     let hb = tokio::spawn(heartbeat::run(shared.clone(), draining.clone()));
     let ctl = tokio::spawn(control::run(shared.clone(), draining.clone()));
+    let scrape = tokio::spawn(metrics_http::serve(shared.clone(), draining.clone()));
     let sem = Arc::new(Semaphore::new(concurrency));
     fetch::run(shared.clone(), consumers, sem.clone(), draining.clone()).await;
 
@@ -237,6 +238,7 @@ pub async fn run_with(
         let _ = tokio::time::timeout(Duration::from_secs(5), sem.acquire_many(all)).await;
     }
     ctl.abort();
+    scrape.abort();
     if let Some(service) = service {
         let _ = service.stop().await;
     }
