@@ -60,7 +60,12 @@ impl Role {
         }
     }
 
-    /// Its development password (see nats.conf).
+    /// Its Redis user (see redis-users.conf); the password is the NATS one.
+    pub fn redis_user(self) -> &'static str {
+        self.user()
+    }
+
+    /// Its development password (see nats.conf and redis-users.conf).
     pub fn password(self) -> &'static str {
         match self {
             Role::Coordinator => "daa-coordinator",
@@ -218,7 +223,9 @@ impl Drop for DaaProcess {
     fn drop(&mut self) {
         if self.group {
             let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", self.child.id())])
+                // `--`: without it, kill(1) takes `-<pgid>` for an option and signals
+                // every process it may (kill(-1, ...)), as seen under strace.
+                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
                 .status();
         }
         let _ = self.child.kill();
