@@ -40,6 +40,12 @@ impl Env {
         Self::start_with_nats(NatsServer::start_with(&format!("max_payload: {bytes}")))
     }
 
+    /// Servers as [`Env::start`], Redis with the project's ACL users (redis-users.conf):
+    /// every process connects as its role's user, as in a production setup.
+    pub fn start_with_redis_users() -> Env {
+        Self::start_with_servers(NatsServer::start(), RedisServer::start_with_users())
+    }
+
     /// Start both servers, Redis with `appendfsync always` (no acknowledged write is
     /// lost when it is killed: the chaos run).
     pub fn start_durable() -> Env {
@@ -94,7 +100,10 @@ impl Env {
             ("DAA_NATS_URL".to_owned(), self.nats.url()),
             ("DAA_NATS_USER".to_owned(), role.user().to_owned()),
             ("DAA_NATS_PASSWORD".to_owned(), role.password().to_owned()),
-            ("DAA_REDIS_URL".to_owned(), self.redis.url()),
+            (
+                "DAA_REDIS_URL".to_owned(),
+                self.redis.url_as(role.redis_user(), role.password()),
+            ),
         ];
         v.extend(self.overrides.iter().cloned());
         v

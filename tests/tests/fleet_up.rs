@@ -21,10 +21,11 @@ async fn live(client: &Client, agent: AgentKind) -> usize {
 async fn workers_start_from_zero_for_waiting_tasks_and_stop_when_idle() {
     let env = Env::start();
     let mut vars = env.vars(Role::Cli);
-    // The supervisor's processes inherit its credentials: the admin user may act as
-    // every role.
+    // The supervisor's processes inherit its credentials: the admin users (NATS and
+    // Redis) may act as every role.
     vars.push(("DAA_NATS_USER".into(), "admin".into()));
     vars.push(("DAA_NATS_PASSWORD".into(), "daa-admin".into()));
+    vars.push(("DAA_REDIS_URL".into(), env.config(Role::Cli).redis.url));
     let mut fleet = DaaProcess::spawn_group(
         Role::Cli,
         &vars,

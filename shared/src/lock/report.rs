@@ -53,13 +53,21 @@ pub(super) async fn report(locks: &Locks, min_wait: Duration) -> Result<LockRepo
     let now = now_ms();
     let mut c = store.conn().await?;
     let index = keys.locks_index();
-    let (resources,): (Vec<String>,) = redis::pipe()
-        .cmd("ZREMRANGEBYSCORE")
+    // Pruning expired entries from the index is housekeeping: a reader whose Redis user
+    // may only read (redis-users.conf's `client`) still gets the report.
+    let pruned: Result<(), _> = redis::cmd("ZREMRANGEBYSCORE")
         .arg(&index)
         .arg("-inf")
         .arg(format!("({now}"))
-        .ignore()
-        .zrangebyscore(&index, now, "+inf")
+        .query_async(&mut c)
+        .await;
+    if let Err(e) = pruned {
+        tracing::debug!(error = %e, "lock index not pruned");
+    }
+    let resources: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+        .arg(&index)
+        .arg(now)
+        .arg("+inf")
         .query_async(&mut c)
         .await?;
     let oldest_start = now.saturating_sub(min_wait.as_millis() as u64);
