@@ -20,7 +20,7 @@ fn daa(env: &Env, args: &[&str]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_works_with_its_own_redis_user_and_no_more() {
-    let env = Env::start_with_redis_users();
+    let mut env = Env::start_with_redis_users();
     let _coordinator = env.spawn(Role::Coordinator);
     let _quality = env.spawn(Role::Quality);
     let _structured = env.spawn(Role::Structured);
@@ -96,4 +96,18 @@ async fn every_role_works_with_its_own_redis_user_and_no_more() {
         .await
         .expect("the client user may read a job");
     assert_eq!(status.as_deref(), Some("completed"));
+
+    // A restart replays the append-only file: the jobs' state, written by Lua scripts
+    // (logged as MULTI/EXEC), must come back whole.
+    tokio::time::sleep(Duration::from_millis(1500)).await; // appendfsync everysec
+    tokio::task::block_in_place(|| env.redis.restart());
+    let mut back = None;
+    for _ in 0..50 {
+        if let Ok(Some(s)) = client.store.job_state(&csv.job_id).await {
+            back = Some(s.status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(back, Some(JobStatus::Completed));
 }
