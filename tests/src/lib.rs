@@ -40,12 +40,6 @@ impl Env {
         Self::start_with_nats(NatsServer::start_with(&format!("max_payload: {bytes}")))
     }
 
-    /// Servers as [`Env::start`], Redis with the project's ACL users (redis-users.conf):
-    /// every process connects as its role's user, as in a production setup.
-    pub fn start_with_redis_users() -> Env {
-        Self::start_with_servers(NatsServer::start(), RedisServer::start_with_users())
-    }
-
     /// Start both servers, Redis with `appendfsync always` (no acknowledged write is
     /// lost when it is killed: the chaos run).
     pub fn start_durable() -> Env {

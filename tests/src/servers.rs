@@ -148,8 +148,6 @@ pub struct RedisServer {
     port: u16,
     dir: TempDir,
     fsync: &'static str,
-    /// Runs with the project's ACL users (redis-users.conf).
-    acl: bool,
 }
 
 impl RedisServer {
@@ -161,29 +159,21 @@ impl RedisServer {
     /// Start it with `appendfsync` = `policy` (`always`, `everysec` or `no`). With
     /// `always`, every write is in the append-only file before Redis answers it, so a
     /// killed and restarted server has every write it acknowledged.
+    ///
+    /// It runs with the project's ACL users (redis-users.conf): every client names its
+    /// user ([`RedisServer::url_as`]), as in a production setup.
     pub fn start_with_fsync(policy: &'static str) -> RedisServer {
-        Self::start_full(policy, false)
-    }
-
-    /// Start it with the project's ACL users (redis-users.conf): the default user is
-    /// off, every client must name its user ([`RedisServer::url_as`]).
-    pub fn start_with_users() -> RedisServer {
-        Self::start_full("everysec", true)
-    }
-
-    fn start_full(policy: &'static str, acl: bool) -> RedisServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match Self::launch(dir.path(), port, policy, acl) {
+            match Self::launch(dir.path(), port, policy) {
                 Ok(child) => {
                     return RedisServer {
                         child,
                         port,
                         dir,
                         fsync: policy,
-                        acl,
                     }
                 }
                 Err(e) => last = e,
@@ -192,13 +182,10 @@ impl RedisServer {
         panic!("{last}");
     }
 
-    fn launch(dir: &Path, port: u16, fsync: &str, acl: bool) -> Result<Child, String> {
+    fn launch(dir: &Path, port: u16, fsync: &str) -> Result<Child, String> {
         let log: PathBuf = dir.join("redis.log");
-        let mut cmd = Command::new(find("redis-server"));
-        if acl {
-            cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../redis-users.conf"));
-        }
-        let mut child = cmd
+        let mut child = Command::new(find("redis-server"))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../redis-users.conf"))
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(dir)
@@ -214,28 +201,23 @@ impl RedisServer {
         Ok(child)
     }
 
-    /// `redis://127.0.0.1:<port>`, as the `admin` user when it runs with ACL users: the
-    /// tests' own clients read and write what no single role may.
+    /// `redis://admin:...@127.0.0.1:<port>`: the tests' own clients read and write what
+    /// no single role may.
     pub fn url(&self) -> String {
         self.url_as("admin", "daa-admin")
     }
 
-    /// The URL of ACL user `user` (see redis-users.conf); without ACL users, the plain
-    /// URL.
+    /// The URL of ACL user `user` (see redis-users.conf).
     pub fn url_as(&self, user: &str, password: &str) -> String {
-        if self.acl {
-            format!("redis://{user}:{password}@127.0.0.1:{}", self.port)
-        } else {
-            format!("redis://127.0.0.1:{}", self.port)
-        }
+        format!("redis://{user}:{password}@127.0.0.1:{}", self.port)
     }
 
     /// Kill and restart on the same port and data directory (the AOF survives).
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = Self::launch(self.dir.path(), self.port, self.fsync, self.acl)
-            .unwrap_or_else(|e| panic!("{e}"));
+        self.child =
+            Self::launch(self.dir.path(), self.port, self.fsync).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

@@ -93,7 +93,9 @@ async fn tasks_contending_for_one_lock_take_turns() {
 async fn processes_contending_for_one_lock_take_turns() {
     let env = Env::start();
     let store = store(&env).await;
-    let vars = env.vars(Role::Cli);
+    // Locks are the fleet processes' (redis-users.conf: coordinator and workers; the
+    // CLI's user may only read them).
+    let vars = env.vars(Role::Structured);
     let children: Vec<std::process::Child> = (0..4)
         .map(|_| {
             std::process::Command::new(bin_path("daa-lock-holder"))

@@ -20,7 +20,9 @@ fn daa(env: &Env, args: &[&str]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_works_with_its_own_redis_user_and_no_more() {
-    let mut env = Env::start_with_redis_users();
+    // Every Env runs Redis with the project's users (tests/src/servers.rs); this test
+    // checks what they allow and refuse.
+    let mut env = Env::start();
     let _coordinator = env.spawn(Role::Coordinator);
     let _quality = env.spawn(Role::Quality);
     let _structured = env.spawn(Role::Structured);
