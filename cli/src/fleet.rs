@@ -26,7 +26,8 @@ pub(crate) struct FleetSpec {
     pub(crate) env: Vec<(String, String)>,
 }
 
-fn bin_dir() -> anyhow::Result<PathBuf> {
+/// The directory of the running `daa`, where the other binaries are.
+pub(crate) fn bin_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the daa executable")?;
     exe.parent()
         .map(PathBuf::from)

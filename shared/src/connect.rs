@@ -57,3 +57,26 @@ pub async fn redis_with_retry(cfg: &Config, shutdown: &mut Shutdown) -> Option<S
         }
     }
 }
+
+/// A listener on `addr` for an optional HTTP side (`what` names it in the logs): `None`
+/// when `addr` is empty (turned off) or cannot be bound (taken, say), which is logged
+/// and leaves the process running without it.
+pub async fn optional_listener(addr: &str, what: &str) -> Option<tokio::net::TcpListener> {
+    let addr = addr.trim();
+    if addr.is_empty() {
+        return None;
+    }
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => {
+            match l.local_addr() {
+                Ok(a) => tracing::info!(addr = %a, "{what} listening"),
+                Err(e) => tracing::warn!(error = %e, "{what}: the listener has no local address"),
+            }
+            Some(l)
+        }
+        Err(e) => {
+            tracing::warn!(%addr, error = %e, "cannot listen for {what}; running without it");
+            None
+        }
+    }
+}

@@ -14,7 +14,7 @@ pub use prometheus_client::registry::Registry;
 use prometheus_client::registry::Unit;
 
 use crate::model::AgentKind;
-use crate::store::{worker_state, Heartbeat};
+use crate::store::Heartbeat;
 
 /// The content type of [`encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -101,8 +101,9 @@ pub fn register_workers<'a>(r: &mut Registry, workers: impl IntoIterator<Item = 
             continue;
         };
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        if hb.state == worker_state::RUNNING {
-            slots.get_or_create(&a).inc_by(n(hb.concurrency.max(1)));
+        let fetching = hb.fetching_slots();
+        if fetching > 0 {
+            slots.get_or_create(&a).inc_by(n(fetching));
         }
         busy.get_or_create(&a).inc_by(n(hb.in_flight));
         in_flight.get_or_create(&labels).set(n(hb.in_flight));

@@ -168,6 +168,25 @@ impl Client {
             .collect()
     }
 
+    /// Send a control command (`pause`, `resume`, `status`, ...) to `agent`'s worker
+    /// `instance` (or `all`) and return the answer.
+    pub async fn control(
+        &self,
+        agent: daa_shared::model::AgentKind,
+        instance: &str,
+        command: &str,
+    ) -> String {
+        let answer = self
+            .nats
+            .request(
+                self.subjects.control(agent, instance),
+                command.to_owned().into(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("control {command} to {agent}.{instance}: {e}"));
+        String::from_utf8_lossy(&answer.payload).into_owned()
+    }
+
     /// Every job event stored so far, in stream order.
     pub async fn all_job_events(&self) -> Vec<JobEvent> {
         use async_nats::jetstream::consumer::{self, DeliverPolicy};

@@ -113,6 +113,16 @@ impl Env {
         DaaProcess::spawn(role, &self.vars(role), extra)
     }
 
+    /// Run the `daa` CLI with `args` as the `client` role, to its end.
+    pub fn daa(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(bin_path("daa"))
+            .env_remove("DAA_CONFIG")
+            .envs(self.vars(Role::Cli))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("daa {args:?}: {e}"))
+    }
+
     /// A connected test client (NATS as `client`, Redis).
     pub async fn client(&self) -> Client {
         Client::connect(self).await

@@ -18,7 +18,7 @@ async fn get(url: &str) -> (u16, String) {
     }
 }
 
-/// The value of the series `line_start` (name and labels) in a metrics text.
+/// The value of `series` (name and labels, as printed) in a metrics text.
 fn value(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
@@ -55,15 +55,10 @@ async fn metrics_dashboard_and_job_api_show_the_fleet() {
     .await;
 
     // Tasks held back by a paused worker show as queue depth: the scaling signal.
-    let answer = client
-        .nats
-        .request(
-            client.subjects.control(AgentKind::Structured, "all"),
-            "pause".into(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(&answer.payload[..], b"paused");
+    assert_eq!(
+        client.control(AgentKind::Structured, "all", "pause").await,
+        "paused"
+    );
     let mut jobs = Vec::new();
     for i in 0..3 {
         let mut j = Client::job(&format!("low{i}.csv"), CSV.to_vec());
@@ -98,15 +93,10 @@ async fn metrics_dashboard_and_job_api_show_the_fleet() {
         .map(|l| l["pending"].clone());
     assert_eq!(pending, Some(serde_json::json!(3)), "{fleet}");
 
-    let answer = client
-        .nats
-        .request(
-            client.subjects.control(AgentKind::Structured, "all"),
-            "resume".into(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(&answer.payload[..], b"running");
+    assert_eq!(
+        client.control(AgentKind::Structured, "all", "resume").await,
+        "running"
+    );
     for j in &mut jobs {
         let doc = j.result(Duration::from_secs(30)).await;
         assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
@@ -172,13 +162,21 @@ async fn a_taken_http_address_leaves_the_coordinator_working() {
     let addr = taken.local_addr().unwrap().to_string();
     let mut env = Env::start();
     env.set("DAA_COORDINATOR_HTTP_ADDR", &addr);
-    let _coordinator = env.spawn(Role::Coordinator);
+    let coordinator = env.spawn(Role::Coordinator);
     let _quality = env.spawn(Role::Quality);
     let _structured = env.spawn(Role::Structured);
     let client = env.client().await;
     let mut job = client.submit(Client::job("a.csv", CSV.to_vec())).await;
     let doc = job.result(Duration::from_secs(30)).await;
     assert_eq!(doc.status, JobStatus::Completed, "{:?}", doc.errors);
+    // It said why it runs without HTTP.
+    assert!(
+        coordinator
+            .log()
+            .contains("cannot listen for the dashboard"),
+        "{}",
+        coordinator.log()
+    );
     drop(taken);
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use daa_shared::memory::{Memory, MemoryErrorKind, MemoryKey, MemoryNotice};
 use daa_shared::store::Store;
-use daa_tests::{bin_path, eventually, Env, Role};
+use daa_tests::{eventually, Env, Role};
 use futures::StreamExt;
 use redis::AsyncCommands;
 use serde_json::json;
@@ -193,23 +193,11 @@ async fn storing_an_entry_is_announced_on_nats() {
     );
 }
 
-fn daa(env: &Env, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(bin_path("daa"))
-        .env_remove("DAA_CONFIG")
-        .envs(env.vars(Role::Cli))
-        .args(args)
-        .output()
-        .expect("daa runs")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_puts_gets_searches_and_deletes() {
     let env = Env::start();
     let m = memory(&env).await;
-    let out = daa(
-        &env,
-        &["memory", "put", "ops/cli/note", r#"{"hello": "world"}"#],
-    );
+    let out = env.daa(&["memory", "put", "ops/cli/note", r#"{"hello": "world"}"#]);
     assert!(
         out.status.success(),
         "{}",
@@ -228,15 +216,15 @@ async fn the_cli_puts_gets_searches_and_deletes() {
         vec!["memory", "get", "ops/cli/note"],
         vec!["memory", "search", "ops", "cli/*"],
     ] {
-        let out = daa(&env, &args);
+        let out = env.daa(&args);
         assert!(out.status.success(), "{args:?}");
         let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON line");
         assert_eq!(line["key"], key.to_string());
         assert_eq!(line["value"]["hello"], "world");
     }
-    let out = daa(&env, &["memory", "delete", &key.to_string()]);
+    let out = env.daa(&["memory", "delete", &key.to_string()]);
     assert!(out.status.success());
     assert!(m.get(&key).await.expect("get").is_none());
-    let out = daa(&env, &["memory", "get", &key.to_string()]);
+    let out = env.daa(&["memory", "get", &key.to_string()]);
     assert_eq!(out.status.code(), Some(1), "a missing entry is an error");
 }

@@ -142,15 +142,10 @@ async fn a_paused_pdf_worker_is_given_no_part() {
     let mut instances: Vec<String> = live().await.into_iter().map(|a| a.instance).collect();
     instances.sort();
     // The answer comes once the paused state is in the worker's heartbeat.
-    let answer = client
-        .nats
-        .request(
-            client.subjects.control(AgentKind::Pdf, &instances[1]),
-            "pause".into(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(&answer.payload[..], b"paused");
+    assert_eq!(
+        client.control(AgentKind::Pdf, &instances[1], "pause").await,
+        "paused"
+    );
 
     // 18 pages, 4 pages at least per part: two running slots would make two parts.
     let mut job = client

@@ -5,18 +5,9 @@
 use std::time::Duration;
 
 use daa_shared::model::JobStatus;
-use daa_tests::{bin_path, Client, Env, Role};
+use daa_tests::{Client, Env, Role};
 
 const CSV: &[u8] = b"k,v\na,1\n";
-
-fn daa(env: &Env, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(bin_path("daa"))
-        .env_remove("DAA_CONFIG")
-        .envs(env.vars(Role::Cli))
-        .args(args)
-        .output()
-        .expect("daa runs")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_works_with_its_own_redis_user_and_no_more() {
@@ -58,7 +49,7 @@ async fn every_role_works_with_its_own_redis_user_and_no_more() {
             "60",
         ],
     ] {
-        let out = daa(&env, &args);
+        let out = env.daa(&args);
         assert!(
             out.status.success(),
             "daa {args:?}: {}",

@@ -101,15 +101,10 @@ async fn paused_worker_resumes_and_serves_high_priority_first() {
         }
     })
     .await;
-    let answer = client
-        .nats
-        .request(
-            client.subjects.control(AgentKind::Structured, "all"),
-            "pause".into(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(&answer.payload[..], b"paused");
+    assert_eq!(
+        client.control(AgentKind::Structured, "all", "pause").await,
+        "paused"
+    );
 
     let mut low = Vec::new();
     for i in 0..5 {
@@ -161,15 +156,10 @@ async fn paused_worker_resumes_and_serves_high_priority_first() {
         .await
         .unwrap();
     client.nats.flush().await.unwrap();
-    let answer = client
-        .nats
-        .request(
-            client.subjects.control(AgentKind::Structured, "all"),
-            "resume".into(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(&answer.payload[..], b"running");
+    assert_eq!(
+        client.control(AgentKind::Structured, "all", "resume").await,
+        "running"
+    );
 
     let high_doc = high.result(Duration::from_secs(20)).await;
     assert_eq!(high_doc.status, JobStatus::Completed);

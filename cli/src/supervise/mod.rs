@@ -74,7 +74,7 @@ pub(crate) async fn run(cfg: &Config, plan: Plan) -> anyhow::Result<i32> {
             topology::task_consumer(&js, cfg, agent, p).await?;
         }
     }
-    let dir = bin_dir()?;
+    let dir = crate::fleet::bin_dir()?;
     let (trigger, mut shutdown) = ShutdownTrigger::new();
     trigger.trigger_on_signals();
     let mut fleet = Procs::default();
@@ -123,6 +123,7 @@ async fn tick(
     fleet: &mut Procs,
     history: &mut BTreeMap<AgentKind, History>,
 ) -> anyhow::Result<()> {
+    let tasks = js.get_stream(cfg.subjects().tasks_stream()).await.ok();
     reap("coordinator", &mut fleet.coordinators);
     while live(&fleet.coordinators) < plan.coordinators {
         fleet
@@ -135,7 +136,7 @@ async fn tick(
         reap(agent.as_str(), procs);
         let seen = Observed {
             running: live(procs),
-            pending: pending(js, cfg, agent).await,
+            pending: pending(tasks.as_ref(), cfg, agent).await,
             busy: busy(store, cfg, agent).await,
         };
         let h = history.entry(agent).or_default();
@@ -184,15 +185,19 @@ fn reap(what: &str, procs: &mut Vec<Proc>) {
     });
 }
 
-/// Tasks waiting in `agent`'s lanes (0 when they cannot be read).
-async fn pending(js: &async_nats::jetstream::Context, cfg: &Config, agent: AgentKind) -> u64 {
-    let subjects = cfg.subjects();
-    let Ok(stream) = js.get_stream(subjects.tasks_stream()).await else {
+/// Tasks waiting in `agent`'s lanes of the task stream (0 when they cannot be read).
+async fn pending(
+    tasks: Option<&async_nats::jetstream::stream::Stream>,
+    cfg: &Config,
+    agent: AgentKind,
+) -> u64 {
+    let Some(stream) = tasks else {
         return 0;
     };
+    let subjects = cfg.subjects();
     let mut n = 0;
     for p in Priority::ALL {
-        if let Some(d) = topology::lane_depth(&stream, &subjects, agent, p).await {
+        if let Some(d) = topology::lane_depth(stream, &subjects, agent, p).await {
             n += d.pending;
         }
     }
@@ -211,13 +216,6 @@ async fn busy(store: &Store, cfg: &Config, agent: AgentKind) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
-}
-
-fn bin_dir() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the daa executable")?;
-    exe.parent()
-        .map(PathBuf::from)
-        .context("the daa executable has no directory")
 }
 
 /// Start `bin` (next to `daa`) with this process's environment, its configuration file

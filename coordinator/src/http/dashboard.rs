@@ -137,11 +137,7 @@ fn agents(h: &mut String, fleet: &Snapshot, rates: &BTreeMap<AgentKind, f64>) {
     for a in AgentKind::ALL {
         let ws: Vec<_> = fleet.workers_of(a).collect();
         let hbs: Vec<_> = ws.iter().filter_map(|w| w.heartbeat.as_ref()).collect();
-        let slots: u64 = hbs
-            .iter()
-            .filter(|hb| hb.state == daa_shared::store::worker_state::RUNNING)
-            .map(|hb| hb.concurrency.max(1))
-            .sum();
+        let slots: u64 = hbs.iter().map(|hb| hb.fetching_slots()).sum();
         let busy: u64 = hbs.iter().map(|hb| hb.in_flight).sum();
         let processed: u64 = hbs.iter().map(|hb| hb.processed).sum();
         let failed: u64 = hbs.iter().map(|hb| hb.failed).sum();

@@ -35,21 +35,14 @@ const RECENT_JOBS: usize = 20;
 
 /// Serve until `shutdown`; returns at once when `http_addr` is empty.
 pub(crate) async fn serve(ctx: Arc<Ctx>, mut shutdown: Shutdown) {
-    let addr = ctx.cfg.coordinator.http_addr.trim().to_owned();
-    if addr.is_empty() {
+    let Some(listener) = daa_shared::connect::optional_listener(
+        &ctx.cfg.coordinator.http_addr,
+        "the dashboard, /metrics and the HTTP API",
+    )
+    .await
+    else {
         return;
-    }
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(%addr, error = %e, "cannot listen for HTTP; dashboard, /metrics and the HTTP API are off");
-            return;
-        }
     };
-    match listener.local_addr() {
-        Ok(a) => tracing::info!(addr = %a, "dashboard, /metrics and HTTP API listening"),
-        Err(e) => tracing::warn!(error = %e, "HTTP listener has no local address"),
-    }
     let app = Router::new()
         .route("/", get(index))
         .route("/metrics", get(prometheus))

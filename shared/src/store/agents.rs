@@ -75,10 +75,20 @@ impl LiveAgent {
     /// Task slots that will fetch work: its concurrency while it runs, none while it is
     /// paused or draining. A worker whose heartbeat record has expired counts one slot.
     pub fn fetching_slots(&self) -> usize {
-        match &self.heartbeat {
-            Some(h) if h.state == worker_state::RUNNING => h.concurrency.max(1) as usize,
-            Some(_) => 0,
-            None => 1,
+        self.heartbeat
+            .as_ref()
+            .map_or(1, |h| h.fetching_slots() as usize)
+    }
+}
+
+impl Heartbeat {
+    /// Task slots that will fetch work: the concurrency while running, none while
+    /// paused or draining.
+    pub fn fetching_slots(&self) -> u64 {
+        if self.state == worker_state::RUNNING {
+            self.concurrency.max(1)
+        } else {
+            0
         }
     }
 }

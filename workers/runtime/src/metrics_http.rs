@@ -20,20 +20,11 @@ use crate::run::Shared;
 /// Serve until the task is aborted (the worker stops it after draining); returns at
 /// once when `metrics_addr` is empty. `draining` tells the reported state.
 pub(crate) async fn serve(shared: Arc<Shared>, draining: Shutdown) {
-    let addr = shared.cfg.worker.metrics_addr.trim().to_owned();
-    if addr.is_empty() {
+    let Some(listener) =
+        daa_shared::connect::optional_listener(&shared.cfg.worker.metrics_addr, "/metrics").await
+    else {
         return;
-    }
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(%addr, error = %e, "cannot listen for /metrics; the worker runs without it");
-            return;
-        }
     };
-    if let Ok(a) = listener.local_addr() {
-        tracing::info!(addr = %a, "/metrics listening");
-    }
     let app = Router::new()
         .route("/metrics", get(render))
         .with_state((shared, draining));
